@@ -1,0 +1,699 @@
+"""The pod agent: one stdlib-only script that podtui uploads to every pod.
+
+podtui runs it over an SSH exec channel as ``python3 agent.py VERB`` with one
+JSON request on stdin, and reads exactly one JSON answer from stdout:
+``{"ok": true, ...}`` (exit 0) or ``{"ok": false, "error": "..."}`` (exit 1).
+Sending data on stdin instead of pasting it into a shell command means that no
+path or argument is ever interpreted by a shell on the pod.
+
+Verbs: ``status``, ``start``, ``stop``, ``restart``, ``release``,
+``manifest``, ``read``, ``write`` and ``version``.
+
+The app is started under a small supervisor (this same file, re-executed with
+the hidden verb ``_supervise`` in a session of its own). The supervisor starts
+the app in the app's own session and process group, reports the app's pid back
+through a pipe, waits for the app and records its exit code. The app and the
+supervisor outlive the SSH session; stopping the app signals only its process
+group, and only after checking that the recorded pid still is the app (same
+start time in ``/proc``), so a reused pid or a look-alike process is never hit.
+
+The pod runs whatever Python it has: this file must stay compatible with
+Python 3.8 and import nothing outside the standard library.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import fcntl
+import fnmatch
+import hashlib
+import json
+import os
+import platform
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from typing import IO, Any, Dict  # noqa: UP035
+
+AGENT_VERSION = "1"
+
+DEFAULT_STATE_DIR = ".podtui"
+MAX_READ_BYTES = 64 * 1024 * 1024
+APP_RECORD = "app.json"
+RELEASE_RECORD = "release.json"
+LOCK_FILE = "app.lock"
+SUPERVISE_VERB = "_supervise"
+EXIT_CODE_WAIT = 3.0
+"""Seconds `stop` waits for the supervisor to record the app's exit code."""
+KILL_WAIT = 5.0
+"""Seconds `stop` waits for the process group to vanish after SIGKILL."""
+
+# typing.Dict, not dict[...]: these aliases are evaluated, and pods may run 3.8.
+Request = Dict[str, Any]  # noqa: UP006
+Answer = Dict[str, Any]  # noqa: UP006
+
+
+class AgentFailure(Exception):
+    """A request that cannot be carried out; becomes an ``ok: false`` answer."""
+
+    def __init__(self, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.extra = extra
+        """Fields added to the answer next to the error, e.g. ``conflict``."""
+
+
+# --- small helpers ---------------------------------------------------------
+
+
+def resolve_path(path: str) -> str:
+    """Expand ``~`` and make `path` absolute against the current directory."""
+    return os.path.abspath(os.path.expanduser(path))
+
+
+def state_dir_of(request: Request) -> str:
+    """The agent's record directory for `request`, created 0700 if missing."""
+    path = resolve_path(text_field(request, "state_dir", DEFAULT_STATE_DIR))
+    if not os.path.isdir(path):
+        os.makedirs(path, exist_ok=True)
+        os.chmod(path, 0o700)
+    return path
+
+
+def text_field(request: Request, key: str, default: str | None = None) -> str:
+    """A string field of `request`; missing means `default` or a failure."""
+    value = request.get(key, default)
+    if not isinstance(value, str) or not value:
+        raise AgentFailure(f"{key!r} must be a non-empty string")
+    return value
+
+
+def sha256_file(path: str) -> str:
+    """The sha256 hex digest of the file at `path`, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for chunk in iter(lambda: stream.read(1024 * 1024), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def fsync_dir(path: str) -> None:
+    """Flush a directory entry change (a rename) to disk, where supported."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: str, data: bytes, mode: int) -> None:
+    """Replace `path` with `data` so readers see the old or the new file only.
+
+    The temp file lives in the same directory so that `os.replace` is a
+    rename within one file system.
+    """
+    directory = os.path.dirname(path)
+    os.makedirs(directory, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=".podtui-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fchmod(stream.fileno(), mode)
+            os.fsync(stream.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    fsync_dir(directory)
+
+
+def write_json_atomic(path: str, data: Any) -> None:
+    """Write a record as JSON, readable by the owner only."""
+    write_atomic(path, json.dumps(data, indent=1, sort_keys=True).encode(), 0o600)
+
+
+def read_json(path: str) -> Any | None:
+    """A JSON record, or None when it is missing or unreadable."""
+    try:
+        with open(path, encoding="utf-8") as stream:
+            return json.load(stream)
+    except (OSError, ValueError):
+        return None
+
+
+@contextlib.contextmanager
+def record_lock(state_dir: str) -> Iterator[None]:
+    """Serialise changes to the app record between agents and supervisors."""
+    fd = os.open(os.path.join(state_dir, LOCK_FILE), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def wait_until(condition: Callable[[], bool], timeout: float) -> bool:
+    """Poll `condition` with short waits until it holds or `timeout` passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if condition():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
+
+
+# --- processes, as /proc sees them -----------------------------------------
+
+
+def proc_stat(pid: int) -> list[str] | None:
+    """Fields 3 onwards of /proc/PID/stat (state first), or None if gone.
+
+    The command name (field 2) may contain spaces and parentheses, so the
+    fields are split after its last closing parenthesis.
+    """
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as f:
+            content = f.read()
+    except OSError:
+        return None
+    return content[content.rfind(")") + 2 :].split()
+
+
+def proc_start_time(pid: int) -> int | None:
+    """The start time of `pid` in clock ticks since boot (stat field 22)."""
+    fields = proc_stat(pid)
+    return int(fields[19]) if fields else None
+
+
+def is_app_alive(record: Request) -> bool:
+    """Whether the recorded app process is alive and really is the app.
+
+    A pid whose start time differs from the recorded one was reused by
+    another process, and a zombie has already exited.
+    """
+    pid = record.get("pid")
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    fields = proc_stat(pid)
+    if fields is None:
+        return not os.path.isdir("/proc") and pid_exists(pid)
+    if fields[0] in ("Z", "X"):
+        return False
+    return int(fields[19]) == record.get("start_ticks")
+
+
+def pid_exists(pid: int) -> bool:
+    """Whether a process with `pid` exists (for systems without /proc)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether any live (not zombie) process is left in group `pgid`.
+
+    Zombies are ignored because an orphan's zombie may linger until init
+    reaps it, long after it stopped running.
+    """
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return group_signalable(pgid)
+    for entry in entries:
+        if entry.isdigit():
+            fields = proc_stat(int(entry))
+            if fields and fields[0] not in ("Z", "X") and int(fields[2]) == pgid:
+                return True
+    return False
+
+
+def group_signalable(pgid: int) -> bool:
+    """Whether the kernel still knows process group `pgid`."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def signal_group(pgid: int, signum: int) -> None:
+    """Send `signum` to group `pgid`; a group that is already gone is fine."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signum)
+
+
+# --- the app ----------------------------------------------------------------
+
+
+def load_app_record(state_dir: str) -> Request | None:
+    """The record of the last app started by the agent, if any."""
+    record = read_json(os.path.join(state_dir, APP_RECORD))
+    return record if isinstance(record, dict) else None
+
+
+def app_state(state_dir: str) -> Answer:
+    """The app's state as `status`, `start` and `restart` answer it."""
+    record = load_app_record(state_dir) or {}
+    running = bool(record) and is_app_alive(record)
+    started_at = record.get("started_at")
+    uptime = None
+    if running and isinstance(started_at, (int, float)):
+        uptime = max(0.0, time.time() - started_at)
+    return {
+        "running": running,
+        "pid": record.get("pid"),
+        "pgid": record.get("pgid"),
+        "started_at": started_at,
+        "uptime": uptime,
+        "argv": record.get("argv"),
+        "exit_code": None if running else record.get("exit_code"),
+    }
+
+
+def start_spec(request: Request) -> Request:
+    """The validated app description of a `start` request."""
+    argv = request.get("argv")
+    if (
+        not isinstance(argv, list)
+        or not argv
+        or not all(isinstance(arg, str) for arg in argv)
+    ):
+        raise AgentFailure("'argv' must be a non-empty list of strings")
+    env = request.get("env") or {}
+    if not isinstance(env, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in env.items()
+    ):
+        raise AgentFailure("'env' must map strings to strings")
+    return {
+        "argv": argv,
+        "cwd": resolve_path(text_field(request, "cwd", ".")),
+        "env": env,
+        "output": resolve_path(text_field(request, "output")),
+    }
+
+
+def start_app(request: Request) -> Answer:
+    """Start the app under a supervisor unless it is already running."""
+    state_dir = state_dir_of(request)
+    spec = start_spec(request)
+    with record_lock(state_dir):
+        current = app_state(state_dir)
+        if current["running"]:
+            current["already_running"] = True
+            return current
+        report = spawn_supervisor(spec, state_dir)
+        record = dict(spec)
+        record.update(report)
+        record["exit_code"] = None
+        write_json_atomic(os.path.join(state_dir, APP_RECORD), record)
+    return app_state(state_dir)
+
+
+def spawn_supervisor(spec: Request, state_dir: str) -> Request:
+    """Start the supervisor and wait for its one-line report on a pipe.
+
+    The supervisor gets the spec on stdin and no other tie to this process:
+    its stdio is /dev/null, so the SSH channel can close while it runs.
+    """
+    read_fd, write_fd = os.pipe()
+    request = dict(spec, state_dir=state_dir, report_fd=write_fd)
+    try:
+        supervisor = subprocess.Popen(
+            [sys.executable, os.path.abspath(__file__), SUPERVISE_VERB],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            pass_fds=(write_fd,),
+            start_new_session=True,
+        )
+    finally:
+        os.close(write_fd)
+    with os.fdopen(read_fd, "r", encoding="utf-8") as reports:
+        assert supervisor.stdin is not None
+        supervisor.stdin.write(json.dumps(request).encode())
+        supervisor.stdin.close()
+        line = reports.readline()
+    try:
+        report = json.loads(line)
+    except ValueError:
+        raise AgentFailure(
+            "the app supervisor exited before starting the app"
+        ) from None
+    if not report.get("ok"):
+        raise AgentFailure(f"cannot start the app: {report.get('error')}")
+    del report["ok"]
+    return report
+
+
+def supervise(request: Request) -> Answer:
+    """Run the app as a child, report its pid, then record its exit code."""
+    report = os.fdopen(int(request["report_fd"]), "w", encoding="utf-8")
+    try:
+        app = launch_app(request)
+    except OSError as error:
+        report.write(json.dumps({"ok": False, "error": str(error)}) + "\n")
+        report.close()
+        return {}
+    start_ticks = proc_start_time(app.pid)
+    report.write(
+        json.dumps(
+            {
+                "ok": True,
+                "pid": app.pid,
+                "pgid": app.pid,
+                "start_ticks": start_ticks,
+                "started_at": time.time(),
+                "supervisor_pid": os.getpid(),
+            }
+        )
+        + "\n"
+    )
+    report.close()
+    exit_code = app.wait()
+    record_exit(request["state_dir"], app.pid, start_ticks, exit_code)
+    return {"exit_code": exit_code}
+
+
+def launch_app(request: Request) -> subprocess.Popen:
+    """Start the app in a new session, its output appended to the output file."""
+    output = request["output"]
+    os.makedirs(os.path.dirname(output), exist_ok=True)
+    env = dict(os.environ)
+    env.update(request["env"])
+    with open(output, "ab") as stream:
+        return subprocess.Popen(
+            request["argv"],
+            cwd=request["cwd"],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=stream,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def record_exit(
+    state_dir: str, pid: int, start_ticks: int | None, exit_code: int
+) -> None:
+    """Add the exit code to the app record if it still describes this app.
+
+    A negative code is the number of the signal that ended the app.
+    """
+    with record_lock(state_dir):
+        record = load_app_record(state_dir)
+        if not record or record.get("pid") != pid:
+            return
+        if record.get("start_ticks") != start_ticks:
+            return
+        record["exit_code"] = exit_code
+        record["exited_at"] = time.time()
+        write_json_atomic(os.path.join(state_dir, APP_RECORD), record)
+
+
+def stop_app(request: Request) -> Answer:
+    """Stop the app's process group: SIGTERM, then SIGKILL after a timeout."""
+    state_dir = state_dir_of(request)
+    timeout = request.get("timeout", 10.0)
+    if not isinstance(timeout, (int, float)) or timeout < 0:
+        raise AgentFailure("'timeout' must be a number of seconds")
+    record = load_app_record(state_dir)
+    if not record or not is_app_alive(record):
+        exit_code = record.get("exit_code") if record else None
+        return {"was_running": False, "signal": None, "exit_code": exit_code}
+    pgid = int(record["pgid"])
+    signal_group(pgid, signal.SIGTERM)
+    sent = "SIGTERM"
+    if not wait_until(lambda: not group_alive(pgid), float(timeout)):
+        signal_group(pgid, signal.SIGKILL)
+        sent = "SIGKILL"
+        wait_until(lambda: not group_alive(pgid), KILL_WAIT)
+    return {
+        "was_running": True,
+        "signal": sent,
+        "exit_code": exit_code_of(state_dir, record),
+    }
+
+
+def exit_code_of(state_dir: str, record: Request) -> int | None:
+    """Wait briefly for the supervisor to record the stopped app's exit code."""
+    found: list[int | None] = [None]
+    supervisor = record.get("supervisor_pid")
+
+    def recorded() -> bool:
+        # Look at the supervisor first: once it is gone, its record is final.
+        fields = proc_stat(supervisor) if isinstance(supervisor, int) else None
+        supervisor_gone = fields is None or fields[0] in ("Z", "X")
+        latest = load_app_record(state_dir)
+        if latest and latest.get("pid") == record["pid"]:
+            found[0] = latest.get("exit_code")
+        return found[0] is not None or supervisor_gone
+
+    wait_until(recorded, EXIT_CODE_WAIT)
+    return found[0]
+
+
+def restart_app(request: Request) -> Answer:
+    """Stop the app, then start it with the request or the last start's spec."""
+    state_dir = state_dir_of(request)
+    start_request = dict(request)
+    if "argv" not in request:
+        record = load_app_record(state_dir)
+        if not record:
+            raise AgentFailure("no app was started before: give 'argv' to start one")
+        for key in ("argv", "cwd", "env", "output"):
+            start_request.setdefault(key, record.get(key))
+    start_spec(start_request)
+    stop_app(request)
+    return start_app(start_request)
+
+
+# --- release, files ---------------------------------------------------------
+
+
+def release(request: Request) -> Answer:
+    """Read the release record, or replace it with ``set`` and return it."""
+    path = os.path.join(state_dir_of(request), RELEASE_RECORD)
+    if "set" in request:
+        new = request["set"]
+        if not isinstance(new, dict):
+            raise AgentFailure("'set' must be a JSON object")
+        write_json_atomic(path, new)
+    current = read_json(path)
+    return {"release": current if isinstance(current, dict) else None}
+
+
+def manifest(request: Request) -> Answer:
+    """Hash every regular file under ``root``, without following symlinks."""
+    root = resolve_path(text_field(request, "root"))
+    excludes = request.get("exclude") or []
+    if not isinstance(excludes, list) or not all(isinstance(p, str) for p in excludes):
+        raise AgentFailure("'exclude' must be a list of glob patterns")
+    if not os.path.isdir(root):
+        return {"files": {}, "exists": False}
+    files = {}
+    for directory, dirnames, filenames in os.walk(root):
+        base = os.path.relpath(directory, root).replace(os.sep, "/")
+        prefix = "" if base == "." else base + "/"
+        dirnames[:] = [
+            name
+            for name in dirnames
+            if name != "__pycache__" and not excluded(prefix + name, excludes)
+        ]
+        for name in filenames:
+            relpath = prefix + name
+            path = os.path.join(directory, name)
+            if name.endswith(".pyc") or excluded(relpath, excludes):
+                continue
+            if stat.S_ISREG(os.lstat(path).st_mode):
+                files[relpath] = sha256_file(path)
+    return {"files": dict(sorted(files.items())), "exists": True}
+
+
+def excluded(relpath: str, patterns: list[str]) -> bool:
+    """Whether a glob matches the relative path or the entry's own name."""
+    name = relpath.rsplit("/", 1)[-1]
+    return any(
+        fnmatch.fnmatchcase(relpath, pattern) or fnmatch.fnmatchcase(name, pattern)
+        for pattern in patterns
+    )
+
+
+def read_file(request: Request) -> Answer:
+    """The content of one file, base64-encoded, with its hash and mode."""
+    path = resolve_path(text_field(request, "path"))
+    info = file_info(path)
+    if info is None:
+        raise AgentFailure(f"no such file: {path}")
+    if not stat.S_ISREG(info.st_mode):
+        raise AgentFailure(f"not a regular file: {path}")
+    if info.st_size > MAX_READ_BYTES:
+        raise AgentFailure(
+            f"{path} is {info.st_size} bytes, over the agent's limit of "
+            f"{MAX_READ_BYTES // (1024 * 1024)} MiB: copy it another way"
+        )
+    with open(path, "rb") as stream:
+        data = stream.read()
+    return {
+        "data": base64.b64encode(data).decode("ascii"),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "size": len(data),
+        "mode": stat.S_IMODE(info.st_mode),
+    }
+
+
+def file_info(path: str) -> os.stat_result | None:
+    """`os.stat` of `path`, or None when nothing is there."""
+    try:
+        return os.stat(path)
+    except FileNotFoundError:
+        return None
+
+
+def write_file(request: Request) -> Answer:
+    """Write one file atomically, refusing if it changed since it was read."""
+    path = resolve_path(text_field(request, "path"))
+    data = decode_data(request.get("data"))
+    info = file_info(path)
+    current = sha256_file(path) if info is not None else None
+    if "expected_sha256" in request and request["expected_sha256"] != current:
+        raise AgentFailure(
+            f"{path} changed on the pod since it was read: reload it before writing",
+            conflict=True,
+            sha256=current,
+        )
+    write_atomic(path, data, file_mode(request, info))
+    written = sha256_file(path)
+    if written != hashlib.sha256(data).hexdigest():
+        raise AgentFailure(f"{path} did not read back as written: disk full?")
+    return {"sha256": written}
+
+
+def decode_data(data: Any) -> bytes:
+    """The bytes of a base64 ``data`` field."""
+    if not isinstance(data, str):
+        raise AgentFailure("'data' must be a base64 string")
+    try:
+        return base64.b64decode(data.encode("ascii"), validate=True)
+    except ValueError as error:
+        raise AgentFailure(f"'data' is not valid base64: {error}") from None
+
+
+def file_mode(request: Request, info: os.stat_result | None) -> int:
+    """The mode for a written file: given, else the old file's, else the default."""
+    mode = request.get("mode")
+    if mode is not None:
+        if not isinstance(mode, int) or not 0 <= mode <= 0o7777:
+            raise AgentFailure("'mode' must be a permission number such as 420")
+        return mode
+    if info is not None:
+        return stat.S_IMODE(info.st_mode)
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+# --- the command line ---------------------------------------------------------
+
+
+def status(request: Request) -> Answer:
+    """The app, the release and a little about the pod itself."""
+    state_dir = state_dir_of(request)
+    return {
+        "app": app_state(state_dir),
+        "release": release({"state_dir": state_dir})["release"],
+        "hostname": socket.gethostname(),
+        "time": time.time(),
+        "python": platform.python_version(),
+    }
+
+
+def version(request: Request) -> Answer:
+    """The agent's version, so podtui knows when to upload a new one."""
+    return {"version": AGENT_VERSION}
+
+
+VERBS: dict[str, Callable[[Request], Answer]] = {
+    "status": status,
+    "start": start_app,
+    "stop": stop_app,
+    "restart": restart_app,
+    "release": release,
+    "manifest": manifest,
+    "read": read_file,
+    "write": write_file,
+    "version": version,
+    SUPERVISE_VERB: supervise,
+}
+
+
+def parse_request(raw: str) -> Request:
+    """The JSON object on stdin; an empty stdin is an empty request."""
+    if not raw.strip():
+        return {}
+    try:
+        request = json.loads(raw)
+    except ValueError as error:
+        raise AgentFailure(f"the request is not valid JSON: {error}") from None
+    if not isinstance(request, dict):
+        raise AgentFailure("the request must be a JSON object")
+    return request
+
+
+def handle(argv: list[str], raw: str) -> Answer:
+    """Answer one request; failures become ``ok: false`` answers."""
+    try:
+        if len(argv) != 1:
+            raise AgentFailure("usage: agent.py VERB < request.json")
+        verb = VERBS.get(argv[0])
+        if verb is None:
+            known = ", ".join(sorted(v for v in VERBS if not v.startswith("_")))
+            raise AgentFailure(f"unknown verb {argv[0]!r}: use one of {known}")
+        answer = verb(parse_request(raw))
+    except AgentFailure as failure:
+        return dict({"ok": False, "error": str(failure)}, **failure.extra)
+    except Exception as error:  # noqa: BLE001 - the caller expects JSON, always
+        return {"ok": False, "error": f"{type(error).__name__}: {error}"}
+    return dict({"ok": True}, **answer)
+
+
+def main(
+    argv: list[str] | None = None,
+    stdin: IO[str] | None = None,
+    stdout: IO[str] | None = None,
+) -> int:
+    """Run one verb: `argv` without the program name, JSON in and out."""
+    argv = sys.argv[1:] if argv is None else argv
+    stdin = sys.stdin if stdin is None else stdin
+    stdout = sys.stdout if stdout is None else stdout
+    try:
+        raw = stdin.read()
+    except (OSError, UnicodeDecodeError) as error:
+        answer: Answer = {"ok": False, "error": f"cannot read the request: {error}"}
+    else:
+        answer = handle(argv, raw)
+    stdout.write(json.dumps(answer) + "\n")
+    stdout.flush()
+    return 0 if answer["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
