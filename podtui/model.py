@@ -53,6 +53,8 @@ class Pod:
     """Why the pod is not running or cannot be reached, if known."""
     http_url: str | None = None
     """A public URL of the service, when the provider offers one."""
+    python: str | None = None
+    """The pod's Python, when the provider knows it better than the config."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""The workflows, shared by the TUI and the CLI. Never imports Textual."""

@@ -1,0 +1,188 @@
+"""The fleet: every pod of every environment, and one session per pod.
+
+Both front ends hold one `Fleet`. It asks the providers which pods exist,
+keeps one shared SSH connection per pod, and inspects pods (agent status,
+release and health) without ever raising for an expected failure: a pod that
+cannot be reached comes back as a report saying so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from podtui.config import Config, EnvironmentConfig
+from podtui.errors import PodtuiError, ProviderError
+from podtui.model import AppState, Pod, PodReport, PodStatus, Release
+from podtui.ops.health import check_health
+from podtui.remote.agent_client import AgentClient
+from podtui.remote.connection import PodConnection
+from podtui.remote.service import start_request
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PodSession:
+    """Everything that talks to one pod, over its one connection."""
+
+    pod: Pod
+    environment: EnvironmentConfig
+    connection: PodConnection
+    agent: AgentClient
+
+    async def start_request(self) -> dict[str, Any]:
+        home = await self.connection.home()
+        python = self.pod.python or self.environment.python
+        return start_request(
+            self.environment, home=home, port=self.pod.http_port, python=python
+        )
+
+    async def start_app(self) -> AppState:
+        answer = await self.agent.call("start", await self.start_request())
+        return app_state(answer)
+
+    async def stop_app(self) -> dict[str, Any]:
+        timeout = self.environment.timeouts.stop
+        return await self.agent.call("stop", {"timeout": timeout}, timeout=timeout + 30)
+
+    async def restart_app(self) -> AppState:
+        request = {**await self.start_request(), "timeout": self.environment.timeouts.stop}
+        answer = await self.agent.call(
+            "restart", request, timeout=self.environment.timeouts.stop + 30
+        )
+        return app_state(answer)
+
+    async def release(self) -> Release | None:
+        answer = await self.agent.call("release")
+        data = answer.get("release")
+        return Release.from_dict(data) if isinstance(data, dict) else None
+
+    async def set_release(self, release: Release) -> None:
+        await self.agent.call("release", {"set": release.to_dict()})
+
+
+class Fleet:
+    """All pods of a config, their connections and their inspection."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._sessions: dict[str, PodSession] = {}
+        self._http: httpx.AsyncClient | None = None
+        self.provider_errors: dict[str, str] = {}
+        """Environment name to the message of its provider's last failure."""
+
+    async def pods(self) -> list[Pod]:
+        """Every pod of every environment, in config order.
+
+        A provider that fails is recorded in `provider_errors` and its pods
+        are left out; the other environments' pods are still returned.
+        """
+        results = await asyncio.gather(
+            *(self._environment_pods(e) for e in self.config.environments)
+        )
+        return [pod for pods in results for pod in pods]
+
+    async def _environment_pods(self, environment: EnvironmentConfig) -> list[Pod]:
+        try:
+            pods = await self._provider_pods(environment)
+        except PodtuiError as error:
+            self.provider_errors[environment.name] = str(error)
+            return []
+        self.provider_errors.pop(environment.name, None)
+        return pods
+
+    async def _provider_pods(self, environment: EnvironmentConfig) -> list[Pod]:
+        if environment.provider == "local":
+            from podtui.providers.local import LocalPods
+
+            return await asyncio.to_thread(LocalPods().pods, environment)
+        if environment.provider == "ssh":
+            from podtui.providers.ssh import ssh_pods
+
+            return ssh_pods(environment)
+        if environment.provider == "runpod":
+            from podtui.providers import runpod
+
+            return await runpod.pods(environment)
+        raise ProviderError(f"unknown provider {environment.provider!r}")
+
+    def session(self, pod: Pod) -> PodSession:
+        """The session of a pod, created on first use and then shared."""
+        session = self._sessions.get(pod.id)
+        if session is None or session.pod.ssh != pod.ssh:
+            environment = self.config.environment(pod.environment)
+            connection = PodConnection(
+                pod, connect_timeout=environment.timeouts.connect
+            )
+            python = pod.python or environment.python
+            session = PodSession(pod, environment, connection, AgentClient(connection, python))
+            self._sessions[pod.id] = session
+        else:
+            session.pod = pod
+        return session
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        if self._http is None:
+            self._http = httpx.AsyncClient(trust_env=False)
+        return self._http
+
+    async def inspect(self, pod: Pod) -> PodReport:
+        """Status, app, release and health of one pod; never raises."""
+        if pod.status == PodStatus.STOPPED or pod.ssh is None:
+            status = pod.status if pod.ssh is None else PodStatus.STOPPED
+            return PodReport(pod, status, error=pod.reason)
+        session = self.session(pod)
+        environment = session.environment
+        try:
+            return await asyncio.wait_for(
+                self._inspect(session), timeout=environment.timeouts.command
+            )
+        except TimeoutError:
+            return PodReport(
+                pod,
+                PodStatus.UNREACHABLE,
+                error=f"no answer within {environment.timeouts.command:g}s",
+            )
+        except PodtuiError as error:
+            return PodReport(pod, PodStatus.UNREACHABLE, error=error.message)
+
+    async def _inspect(self, session: PodSession) -> PodReport:
+        await session.connection.connection()
+        status, health = await asyncio.gather(
+            session.agent.call("status"),
+            check_health(self.http, session.connection, session.pod, session.environment),
+        )
+        release = status.get("release")
+        return PodReport(
+            session.pod,
+            PodStatus.RUNNING if session.pod.status != PodStatus.STARTING else PodStatus.STARTING,
+            app=app_state(status),
+            health=health,
+            release=Release.from_dict(release) if isinstance(release, dict) else None,
+        )
+
+    async def close(self) -> None:
+        await asyncio.gather(*(s.connection.close() for s in self._sessions.values()))
+        self._sessions.clear()
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+
+def app_state(answer: dict[str, Any]) -> AppState:
+    """The app part of an agent answer (`status`, `start`, `restart`)."""
+    app = answer.get("app", answer)
+    if not isinstance(app, dict):
+        return AppState(running=False)
+    return AppState(
+        running=bool(app.get("running")),
+        pid=app.get("pid"),
+        uptime=app.get("uptime"),
+        exit_code=app.get("exit_code"),
+    )

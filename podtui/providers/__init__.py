@@ -1,0 +1,1 @@
+"""Where pods come from: the built-in local pods, plain SSH hosts, RunPod."""

@@ -1,0 +1,1 @@
+"""Talking to one pod over SSH: connections, commands, files and the agent."""
