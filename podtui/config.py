@@ -284,7 +284,9 @@ def _syntax_message(file: str, text: str, error: ParseError) -> str:
     what = re.sub(r" at line \d+ col \d+$", "", str(error))
     if "\\u000a" in what:
         what = "a string is not closed before the end of the line"
-    what = what.replace("'\\x00'", "end of file").replace("'\\n'", "end of line")
+    for character, meaning in (("'\\x00'", "end of file"), ("'\\n'", "end of line")):
+        what = what.replace(f"character: {character}", meaning)
+        what = what.replace(character, meaning)
     what = what[:1].lower() + what[1:]
     lines = text.splitlines()
     message = f"{file}:{error.line}: invalid TOML (column {error.col}): {what}"
@@ -768,7 +770,7 @@ class _Validator:
         if items is _MISSING or not items:
             if "pods" in table and items is _MISSING:
                 return ()
-            if pattern is None:
+            if "pod_name_pattern" not in table:
                 self.error(
                     path + ("pods",),
                     f"environment has no pods; add a [[{format_key(path)}.pods]] "
