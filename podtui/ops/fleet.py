@@ -17,7 +17,7 @@ import httpx
 
 from podtui.config import Config, EnvironmentConfig
 from podtui.errors import PodtuiError, ProviderError
-from podtui.model import AppState, Pod, PodReport, PodStatus, Release
+from podtui.model import AppState, Health, Pod, PodReport, PodStatus, Release
 from podtui.ops.health import check_health
 from podtui.remote.agent_client import AgentClient
 from podtui.remote.connection import PodConnection
@@ -186,3 +186,17 @@ def app_state(answer: dict[str, Any]) -> AppState:
         uptime=app.get("uptime"),
         exit_code=app.get("exit_code"),
     )
+
+
+async def wait_healthy(fleet: Fleet, pod: Pod, timeout: float) -> Health:
+    """Check health until it passes or `timeout` runs out; the last answer."""
+    session = fleet.session(pod)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    delay = 0.05
+    while True:
+        health = await check_health(fleet.http, session.connection, pod, session.environment)
+        if health.healthy or loop.time() + delay > deadline:
+            return health
+        await asyncio.sleep(delay)
+        delay = min(delay * 1.5, 0.5)
