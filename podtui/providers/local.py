@@ -386,3 +386,12 @@ def _last_lines(path: Path, count: int = 5) -> str:
         return "(no log)"
     return " | ".join(lines[-count:])
 
+
+
+async def ensure_local_pods(config: Config) -> list[str]:
+    """Bring up the config's local pods if it has any; the names created."""
+    if not any(e.provider == "local" for e in config.environments):
+        return []
+    import asyncio
+
+    return await asyncio.to_thread(LocalPods().up, config)

@@ -1,0 +1,1 @@
+"""Subcommands of `podtui`, one module per group: `add_parser` and `run`."""
