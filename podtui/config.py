@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 
 import platformdirs
 import tomlkit
-from tomlkit.exceptions import ParseError
+from tomlkit.exceptions import ParseError, TOMLKitError
 
 from podtui.errors import ConfigError
 
@@ -153,11 +153,9 @@ class ConfigIssue:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
-        return (
-            f"{where}: {self.key}: {self.message}"
-            if self.key
-            else (f"{where}: {self.message}")
-        )
+        if not self.key:
+            return f"{where}: {self.message}"
+        return f"{where}: {self.key}: {self.message}"
 
 
 class ConfigValidationError(ConfigError):
@@ -249,10 +247,11 @@ def save_config(config: Config, path: Path | None = None) -> None:
     """
     target = path or config.path
     text = tomlkit.dumps(config.document)
-    descriptor, temporary = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
-    )
+    temporary: str | None = None
     try:
+        descriptor, temporary = tempfile.mkstemp(
+            dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
+        )
         with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as file:
             file.write(text)
             file.flush()
@@ -261,9 +260,10 @@ def save_config(config: Config, path: Path | None = None) -> None:
             os.chmod(temporary, target.stat().st_mode & 0o7777)
         os.replace(temporary, target)
     except OSError as error:
-        Path(temporary).unlink(missing_ok=True)
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
         raise ConfigError(
-            f"cannot save config file {target}: {error.strerror}"
+            f"cannot save config file {target}: {error.strerror or error}"
         ) from None
     log.info("saved config file %s", target)
 
@@ -277,6 +277,9 @@ def _parse_toml(text: str, path: Path) -> tomlkit.TOMLDocument:
             _syntax_message(str(path), text, error),
             hint="check quotes, brackets and `key = value` syntax on that line",
         ) from None
+    except TOMLKitError as error:
+        # Some mistakes (a key repeated in an inline table) carry no position.
+        raise ConfigError(f"{path}: invalid TOML: {error}") from None
 
 
 def _syntax_message(file: str, text: str, error: ParseError) -> str:
@@ -514,6 +517,7 @@ class _Validator:
         self._provider_in_defaults = False
 
     def error(self, path: KeyPath, message: str) -> None:
+        """Record one issue at `path`, with the line it is on."""
         line = self.locator.line_of(path)
         self.issues.append(ConfigIssue(self.file, line, format_key(path), message))
 
@@ -561,6 +565,7 @@ class _Validator:
     def config(
         self, data: dict[str, object], path: Path, document: tomlkit.TOMLDocument
     ) -> Config | None:
+        """The Config, or None when any issue was found."""
         self.known_keys(data, (), ("project", "ui", "defaults", "environments"))
         project = self.project(data, path)
         refresh_interval = self.refresh_interval(self.table(data, "ui"))
@@ -577,6 +582,7 @@ class _Validator:
         )
 
     def project(self, data: dict[str, object], path: Path) -> ProjectConfig | None:
+        """[project]: the repo, resolved next to the config file at `path`."""
         if "project" not in data:
             self.error(
                 ("project",), "missing table [project]; expected name and deploy"
@@ -609,6 +615,7 @@ class _Validator:
         )
 
     def deploy_paths(self, deploy: list[str], path: KeyPath) -> None:
+        """Deployed paths must stay inside the repo: they are copied to pods."""
         if not deploy:
             self.error(path, "expected at least one path of the repository to deploy")
         for index, item in enumerate(deploy):
@@ -620,6 +627,7 @@ class _Validator:
                 )
 
     def refresh_interval(self, table: dict[str, object]) -> float:
+        """[ui] refresh_interval, in seconds."""
         where: KeyPath = ("ui",)
         self.known_keys(table, where, ("refresh_interval",))
         value = self.value(table, where, "refresh_interval", "number")
@@ -635,6 +643,7 @@ class _Validator:
     # -- settings shared by [defaults] and each environment ------------------
 
     def defaults(self, table: dict[str, object]) -> dict[str, object]:
+        """The valid settings of [defaults], which every environment inherits."""
         self.known_keys(table, ("defaults",), tuple(_SETTING_TYPES))
         self._provider_in_defaults = "provider" in table
         return self.settings(table, ("defaults",))
@@ -661,6 +670,7 @@ class _Validator:
         return not problem
 
     def timeouts(self, table: dict[str, object], path: KeyPath) -> dict[str, float]:
+        """The valid timeouts of `table`, each a positive number of seconds."""
         self.known_keys(table, path, _TIMEOUT_KEYS)
         found = {}
         for key in _TIMEOUT_KEYS:
@@ -682,6 +692,7 @@ class _Validator:
     def environments(
         self, data: dict[str, object], defaults: dict[str, object]
     ) -> tuple[EnvironmentConfig, ...]:
+        """Every valid [environments.NAME] table, in file order."""
         if "environments" not in data:
             self.error(
                 ("environments",),
@@ -701,6 +712,7 @@ class _Validator:
     def environment(
         self, name: str, value: object, defaults: dict[str, object]
     ) -> EnvironmentConfig | None:
+        """One environment, its settings resolved against `defaults`."""
         path: KeyPath = ("environments", name)
         if not isinstance(value, dict):
             self.error(path, f"expected a table, got {_describe(value)}")
@@ -721,7 +733,7 @@ class _Validator:
                 "(here or in [defaults])",
             )
         pattern = self.pod_name_pattern(value, path, provider)
-        pods = self.pods(value, path, provider, pattern)
+        pods = self.pods(value, path, provider)
         if provider is None:
             return None
         return EnvironmentConfig(
@@ -736,7 +748,7 @@ class _Validator:
     ) -> dict[str, object]:
         """Built-in settings, overridden by [defaults], overridden by `own`."""
         settings = {**_BUILTIN_SETTINGS, **defaults, **own}
-        timeouts = {
+        timeouts: dict[str, float] = {
             **defaults.get("timeouts", {}),  # type: ignore[dict-item]
             **own.get("timeouts", {}),  # type: ignore[dict-item]
         }
@@ -746,6 +758,7 @@ class _Validator:
     def pod_name_pattern(
         self, table: dict[str, object], path: KeyPath, provider: object
     ) -> str | None:
+        """The runpod name pattern, if set and a valid regular expression."""
         value = self.value(table, path, "pod_name_pattern", "string")
         if not isinstance(value, str):
             return None
@@ -764,8 +777,8 @@ class _Validator:
         table: dict[str, object],
         path: KeyPath,
         provider: object,
-        pattern: str | None,
     ) -> tuple[PodConfig, ...]:
+        """The valid pods of an environment; an environment needs some."""
         items = self.value(table, path, "pods", "tables")
         if items is _MISSING or not items:
             if "pods" in table and items is _MISSING:
@@ -789,6 +802,7 @@ class _Validator:
     def pod(
         self, table: dict[str, object], path: KeyPath, provider: object
     ) -> PodConfig | None:
+        """One [[...pods]] table, checked against its provider."""
         self.known_keys(table, path, tuple(_POD_TYPES))
         values = {
             key: self.value(table, path, key, kind, required=key == "name")
@@ -798,22 +812,31 @@ class _Validator:
             problem = _pod_problem(key, value, provider)
             if problem:
                 self.error(path + (key,), problem)
+        self.provider_keys(table, path, provider)
+
+        name = values["name"]
+        if not isinstance(name, str):
+            return None
+        self.unique_pod_name(name, path)
+        found = {key: v for key, v in values.items() if v is not _MISSING}
+        identity = found.get("key")
+        if isinstance(identity, str):
+            found["key"] = os.path.expanduser(identity)
+        return PodConfig(**found)  # type: ignore[arg-type]
+
+    def provider_keys(
+        self, table: dict[str, object], path: KeyPath, provider: object
+    ) -> None:
+        """Report keys that the pod's provider needs and the pod lacks."""
         if provider == "ssh" and "host" not in table:
             self.error(
                 path + ("host",), "missing; ssh pods need a host (name or alias)"
             )
         if provider == "runpod" and "pod_id" not in table:
             self.error(path + ("pod_id",), "missing; runpod pods need their pod_id")
-        name = values["name"]
-        if not isinstance(name, str):
-            return None
-        self.unique_pod_name(name, path)
-        found = {key: v for key, v in values.items() if v is not _MISSING}
-        if isinstance(found.get("key"), str):
-            found["key"] = os.path.expanduser(found["key"])
-        return PodConfig(**found)  # type: ignore[arg-type]
 
     def unique_pod_name(self, name: str, path: KeyPath) -> None:
+        """Pod names identify pods everywhere, so they are unique overall."""
         first = self._pod_names.setdefault(name, path)
         if first != path:
             self.error(

@@ -445,6 +445,26 @@ def test_unclosed_string_is_explained_plainly() -> None:
         parse(MINIMAL + 'host = "abc\n')
 
 
+def test_key_repeated_in_an_inline_table_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match=r'config.toml: invalid TOML: Key "x"'):
+        parse(MINIMAL + "[defaults]\ntimeouts = {x = 1, x = 2}\n")
+
+
+def test_wrong_type_for_a_whole_table_is_reported() -> None:
+    message = only_error("ui = 3\n" + MINIMAL)
+
+    assert message == "config.toml:1: ui: expected a table, got the integer 3"
+
+
+def test_saving_where_the_directory_is_missing_is_a_config_error(
+    tmp_path: Path,
+) -> None:
+    config = load_config(write(tmp_path, MINIMAL))
+
+    with pytest.raises(ConfigError, match="cannot save config file"):
+        save_config(config, tmp_path / "missing" / "config.toml")
+
+
 def test_unreadable_file_is_a_config_error(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
     path.write_bytes(b"\xff\xfe not utf-8")
