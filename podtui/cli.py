@@ -37,8 +37,10 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
         "deploys. With no command, opens the app.",
     )
     parser.add_argument(
-        "--config", type=Path, help="config file (default: $PODTUI_CONFIG, "
-        "./config.toml, then the user config directory)"
+        "--config",
+        type=Path,
+        help="config file (default: $PODTUI_CONFIG, "
+        "./config.toml, then the user config directory)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log to stderr")
     parser.add_argument("--version", action="version", version=f"podtui {__version__}")
@@ -55,7 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser, modules = build_parser()
     args = parser.parse_args(argv)
     if args.verbose:
-        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(
+            level=logging.INFO, format="%(levelname)s %(name)s: %(message)s"
+        )
     try:
         if args.command is None:
             return open_app(args)

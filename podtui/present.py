@@ -29,7 +29,9 @@ def format_health(report: PodReport) -> str:
     if health is None:
         return "-"
     if health.healthy:
-        latency = f" {health.latency_ms:.0f} ms" if health.latency_ms is not None else ""
+        latency = (
+            f" {health.latency_ms:.0f} ms" if health.latency_ms is not None else ""
+        )
         return f"ok{latency}"
     return health.detail or "unhealthy"
 

@@ -26,7 +26,9 @@ COLUMNS = {
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser("status", help="print every pod's status and health")
     parser.add_argument("environments", nargs="*", metavar="ENV", help="only these")
-    parser.add_argument("--json", action="store_true", help="a JSON list, one object per pod")
+    parser.add_argument(
+        "--json", action="store_true", help="a JSON list, one object per pod"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ from podtui.model import AppState, Health, Pod, PodReport, PodStatus, Release
 from podtui.ops.health import check_health
 from podtui.remote.agent_client import AgentClient
 from podtui.remote.connection import PodConnection
+from podtui.remote.files import PodFiles
 from podtui.remote.service import start_request
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ class PodSession:
     environment: EnvironmentConfig
     connection: PodConnection
     agent: AgentClient
+    files: PodFiles
 
     async def start_request(self) -> dict[str, Any]:
         home = await self.connection.home()
@@ -51,7 +53,10 @@ class PodSession:
         return await self.agent.call("stop", {"timeout": timeout}, timeout=timeout + 30)
 
     async def restart_app(self) -> AppState:
-        request = {**await self.start_request(), "timeout": self.environment.timeouts.stop}
+        request = {
+            **await self.start_request(),
+            "timeout": self.environment.timeouts.stop,
+        }
         answer = await self.agent.call(
             "restart", request, timeout=self.environment.timeouts.stop + 30
         )
@@ -120,7 +125,9 @@ class Fleet:
                 pod, connect_timeout=environment.timeouts.connect
             )
             python = pod.python or environment.python
-            session = PodSession(pod, environment, connection, AgentClient(connection, python))
+            agent = AgentClient(connection, python)
+            files = PodFiles(connection, agent)
+            session = PodSession(pod, environment, connection, agent, files)
             self._sessions[pod.id] = session
         else:
             session.pod = pod
@@ -156,12 +163,16 @@ class Fleet:
         await session.connection.connection()
         status, health = await asyncio.gather(
             session.agent.call("status"),
-            check_health(self.http, session.connection, session.pod, session.environment),
+            check_health(
+                self.http, session.connection, session.pod, session.environment
+            ),
         )
         release = status.get("release")
         return PodReport(
             session.pod,
-            PodStatus.RUNNING if session.pod.status != PodStatus.STARTING else PodStatus.STARTING,
+            PodStatus.RUNNING
+            if session.pod.status != PodStatus.STARTING
+            else PodStatus.STARTING,
             app=app_state(status),
             health=health,
             release=Release.from_dict(release) if isinstance(release, dict) else None,
@@ -195,7 +206,9 @@ async def wait_healthy(fleet: Fleet, pod: Pod, timeout: float) -> Health:
     deadline = loop.time() + timeout
     delay = 0.05
     while True:
-        health = await check_health(fleet.http, session.connection, pod, session.environment)
+        health = await check_health(
+            fleet.http, session.connection, pod, session.environment
+        )
         if health.healthy or loop.time() + delay > deadline:
             return health
         await asyncio.sleep(delay)

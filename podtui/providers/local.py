@@ -86,7 +86,10 @@ class LocalPods:
         data = self._read_pods()
         return {
             name: LocalPodSpec(
-                name, str(spec["environment"]), int(spec["ssh_port"]), int(spec["http_port"])
+                name,
+                str(spec["environment"]),
+                int(spec["ssh_port"]),
+                int(spec["http_port"]),
             )
             for name, spec in data.items()
         }
@@ -159,7 +162,9 @@ class LocalPods:
             for environment in environments:
                 for pod_config in environment.pods:
                     if pod_config.name not in data:
-                        data[pod_config.name] = self._create(pod_config.name, environment, config)
+                        data[pod_config.name] = self._create(
+                            pod_config.name, environment, config
+                        )
                         created.append(pod_config.name)
                     spec = data[pod_config.name]
                     spec["environment"] = environment.name
@@ -195,7 +200,11 @@ class LocalPods:
         self._ensure_host_key(name)
         seed_pod(root, environment, config)
         ssh_port, http_port = free_ports(2)
-        return {"environment": environment.name, "ssh_port": ssh_port, "http_port": http_port}
+        return {
+            "environment": environment.name,
+            "ssh_port": ssh_port,
+            "http_port": http_port,
+        }
 
     def _restart_host(self) -> None:
         pid = self.host_pid()
@@ -306,7 +315,9 @@ def local_release(config: Config) -> dict[str, Any]:
     commit, dirty = _git_head(repo)
     requirements = repo / config.project.requirements
     try:
-        requirements_hash: str | None = hashlib.sha256(requirements.read_bytes()).hexdigest()
+        requirements_hash: str | None = hashlib.sha256(
+            requirements.read_bytes()
+        ).hexdigest()
     except OSError:
         requirements_hash = None
     return {
@@ -385,7 +396,6 @@ def _last_lines(path: Path, count: int = 5) -> str:
     except OSError:
         return "(no log)"
     return " | ".join(lines[-count:])
-
 
 
 async def ensure_local_pods(config: Config) -> list[str]:

@@ -111,7 +111,9 @@ def agent_call(root: Path, verb: str, request: dict[str, object]) -> dict[str, o
     return answer
 
 
-async def serve_pod(name: str, spec: dict[str, object], state: Path) -> asyncssh.SSHAcceptor:
+async def serve_pod(
+    name: str, spec: dict[str, object], state: Path
+) -> asyncssh.SSHAcceptor:
     root = state / "pods" / name
     host_key = asyncssh.read_private_key(str(state / "host_keys" / name))
     client_keys = asyncssh.read_authorized_keys(str(state / "authorized_keys"))

@@ -92,7 +92,9 @@ class PodConnection:
         delay = min(BACKOFF_START * 2 ** (self._failures - 1), BACKOFF_MAX)
         self._retry_at = time.monotonic() + delay
         self._last_error = error
-        log.info("%s: connect failed (%s); next try in %.1fs", self.pod.name, error, delay)
+        log.info(
+            "%s: connect failed (%s); next try in %.1fs", self.pod.name, error, delay
+        )
 
     async def _connect(self) -> asyncssh.SSHClientConnection:
         endpoint = self.endpoint
@@ -211,7 +213,9 @@ def _client_options(endpoint: SSHEndpoint) -> dict[str, object]:
 
 
 def _describe(endpoint: SSHEndpoint) -> str:
-    where = endpoint.host if endpoint.port is None else f"{endpoint.host}:{endpoint.port}"
+    where = (
+        endpoint.host if endpoint.port is None else f"{endpoint.host}:{endpoint.port}"
+    )
     return f"{endpoint.user}@{where}" if endpoint.user else where
 
 
