@@ -369,7 +369,7 @@ def supervise(request: Request) -> Answer:
     report = os.fdopen(int(request["report_fd"]), "w", encoding="utf-8")
     try:
         app = launch_app(request)
-    except OSError as error:
+    except (OSError, ValueError, subprocess.SubprocessError) as error:
         report.write(json.dumps({"ok": False, "error": str(error)}) + "\n")
         report.close()
         return {}

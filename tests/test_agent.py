@@ -305,6 +305,13 @@ def test_start_of_a_missing_program_fails_with_the_reason(pod: PodAgent) -> None
     assert "no-such-program-here" in answer["error"]
 
 
+def test_start_of_an_argv_with_a_null_byte_fails_with_the_reason(
+    pod: PodAgent,
+) -> None:
+    answer = pod.fail("start", {"argv": ["python\x00"], "output": "app.log"})
+    assert "null byte" in answer["error"]
+
+
 def test_start_without_argv_is_refused(pod: PodAgent) -> None:
     answer = pod.fail("start", {"argv": [], "output": "app.log"})
     assert "argv" in answer["error"]
