@@ -32,7 +32,9 @@ async def check_health(
             base + environment.health_path, timeout=environment.timeouts.health
         )
     except httpx.TimeoutException:
-        return Health(False, detail=f"no answer within {environment.timeouts.health:g}s")
+        return Health(
+            False, detail=f"no answer within {environment.timeouts.health:g}s"
+        )
     except httpx.HTTPError as error:
         return Health(False, detail=_describe(error))
     latency = (time.perf_counter() - started) * 1000
