@@ -67,6 +67,8 @@ class PodConfig:
     """An identity file path, with `~` expanded."""
     pod_id: str | None = None
     """runpod provider: the RunPod pod id."""
+    known_hosts: str | None = None
+    """A known_hosts file for this pod's host key (default: the user's)."""
 
 
 @dataclass(frozen=True)
@@ -451,10 +453,11 @@ _POD_TYPES = {
     "port": "integer",
     "user": "string",
     "key": "string",
+    "known_hosts": "string",
     "pod_id": "string",
 }
 _POD_KEYS_NOT_USED = {
-    "local": ("host", "port", "user", "key", "pod_id"),
+    "local": ("host", "port", "user", "key", "known_hosts", "pod_id"),
     "ssh": ("pod_id",),
     "runpod": ("host", "port"),
 }
@@ -819,9 +822,10 @@ class _Validator:
             return None
         self.unique_pod_name(name, path)
         found = {key: v for key, v in values.items() if v is not _MISSING}
-        identity = found.get("key")
-        if isinstance(identity, str):
-            found["key"] = os.path.expanduser(identity)
+        for path_key in ("key", "known_hosts"):
+            value = found.get(path_key)
+            if isinstance(value, str):
+                found[path_key] = os.path.expanduser(value)
         return PodConfig(**found)  # type: ignore[arg-type]
 
     def provider_keys(

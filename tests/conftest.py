@@ -124,3 +124,143 @@ def local_pods(podtui_home: Path, local_config: Config) -> Iterator[LocalPods]:
     pods.up(local_config)
     yield pods
     pods.down()
+
+
+class SSHD:
+    """A real OpenSSH sshd on 127.0.0.1, as a pod of the `ssh` provider."""
+
+    def __init__(self, root: Path, *, sftp: bool) -> None:
+        import asyncssh
+
+        from podtui.providers.local import free_ports
+
+        self.root = root
+        self.port = free_ports(1)[0]
+        self.client_key = root / "client_key"
+        self.known_hosts = root / "known_hosts"
+        host_key = asyncssh.generate_private_key("ssh-ed25519")
+        host_key.write_private_key(str(root / "host_key"))
+        (root / "host_key").chmod(0o600)
+        client = asyncssh.generate_private_key("ssh-ed25519")
+        client.write_private_key(str(self.client_key))
+        self.client_key.chmod(0o600)
+        client.write_public_key(str(root / "authorized_keys"))
+        public = " ".join(host_key.export_public_key().decode().split()[:2])
+        self.known_hosts.write_text(f"[127.0.0.1]:{self.port} {public}\n")
+        lines = [
+            f"Port {self.port}",
+            "ListenAddress 127.0.0.1",
+            f"HostKey {root / 'host_key'}",
+            f"AuthorizedKeysFile {root / 'authorized_keys'}",
+            f"PidFile {root / 'sshd.pid'}",
+            "PasswordAuthentication no",
+            "KbdInteractiveAuthentication no",
+            "PermitRootLogin prohibit-password",
+            "StrictModes no",
+            "UsePAM no",
+            "AllowTcpForwarding yes",
+            "LogLevel ERROR",
+        ]
+        if sftp:
+            lines.append("Subsystem sftp internal-sftp")
+        (root / "sshd_config").write_text("\n".join(lines) + "\n")
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, sshd: str) -> None:
+        Path("/run/sshd").mkdir(exist_ok=True)
+        self.process = subprocess.Popen(
+            [sshd, "-D", "-e", "-f", str(self.root / "sshd_config")],
+            stderr=subprocess.PIPE,
+        )
+        self._wait_listening()
+
+    def _wait_listening(self) -> None:
+        import socket
+        import time
+
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                error = self.process.stderr.read().decode() if self.process.stderr else ""
+                raise RuntimeError(f"sshd exited: {error}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                continue
+        raise RuntimeError("sshd did not start listening")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+def _sshd(tmp_path_factory: pytest.TempPathFactory, *, sftp: bool) -> Iterator[SSHD]:
+    sshd_path = require_tool("sshd")
+    server = SSHD(tmp_path_factory.mktemp("sshd"), sftp=sftp)
+    server.start(sshd_path)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SSHD]:
+    """OpenSSH with SFTP, as on a pod with a public SSH port."""
+    yield from _sshd(tmp_path_factory, sftp=True)
+
+
+@pytest.fixture(scope="session")
+def sshd_without_sftp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SSHD]:
+    """OpenSSH with no SFTP subsystem, like RunPod's basic SSH proxy."""
+    yield from _sshd(tmp_path_factory, sftp=False)
+
+
+SSH_CONFIG = """\
+[project]
+name = "voice-pipeline"
+repo = "{repo}"
+deploy = ["voice_pipeline"]
+requirements = "voice_pipeline/requirements.txt"
+
+[defaults]
+python = "{python}"
+app_dir = "{root}/app/src"
+workspace_dir = "{root}/workspace"
+log_file = "{root}/logs/app.log"
+
+[defaults.timeouts]
+connect = 5.0
+command = 15.0
+health = 3.0
+stop = 5.0
+
+[environments.lab]
+provider = "ssh"
+protected = false
+
+[[environments.lab.pods]]
+name = "lab-1"
+host = "127.0.0.1"
+port = {port}
+user = "{user}"
+key = "{key}"
+known_hosts = "{known_hosts}"
+"""
+
+
+def ssh_config_text(server: SSHD, repo: Path, port: int | None = None) -> str:
+    """A config whose one `ssh` pod is the given sshd (or another port)."""
+    import getpass
+    import sys
+
+    return SSH_CONFIG.format(
+        repo=repo,
+        python=sys.executable,
+        root=server.root / "pod",
+        port=port or server.port,
+        user=getpass.getuser(),
+        key=server.client_key,
+        known_hosts=server.known_hosts,
+    )

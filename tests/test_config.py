@@ -207,7 +207,7 @@ def test_unknown_key_without_a_close_match_lists_the_valid_keys() -> None:
     message = only_error(MINIMAL + "colour = 3\n")
 
     assert message.startswith("config.toml:10: environments.dev.pods[0].colour: ")
-    assert "valid keys here: name, host, port, user, key, pod_id" in message
+    assert "valid keys here: name, host, port, user, key, known_hosts, pod_id" in message
 
 
 def test_unknown_top_level_table_is_reported() -> None:

@@ -21,6 +21,7 @@ def ssh_pods(environment: EnvironmentConfig) -> list[Pod]:
             port=pod_config.port,
             user=pod_config.user,
             key_files=(pod_config.key,) if pod_config.key else (),
+            known_hosts=pod_config.known_hosts,
         )
         pods.append(
             Pod(

@@ -1,0 +1,122 @@
+"""A real OpenSSH sshd as an `ssh` pod: what real pods run.
+
+Skipped locally when sshd is missing; in CI (CI=true) a missing sshd fails.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from podtui.config import Config, parse_config
+from podtui.errors import HostKeyError
+from podtui.model import Release
+from podtui.ops.fleet import Fleet, PodSession, wait_healthy
+from tests.conftest import REPO_ROOT, SSHD, ssh_config_text
+
+pytestmark = pytest.mark.sshd
+
+
+def sshd_config(server: SSHD, repo: Path, tmp_path: Path) -> Config:
+    path = tmp_path / "config.toml"
+    path.write_text(ssh_config_text(server, repo))
+    return parse_config(path.read_text(), path)
+
+
+@pytest.fixture
+async def fleet(sshd: SSHD, project_repo: Path, tmp_path: Path) -> AsyncIterator[Fleet]:
+    fleet = Fleet(sshd_config(sshd, project_repo, tmp_path))
+    yield fleet
+    await fleet.close()
+
+
+@pytest.fixture
+async def running_pod(fleet: Fleet, sshd: SSHD) -> AsyncIterator[PodSession]:
+    """The sshd pod with the service deployed in its app directory and started."""
+    app_dir = sshd.root / "pod" / "app" / "src"
+    shutil.copytree(
+        REPO_ROOT / "voice_pipeline", app_dir / "voice_pipeline", dirs_exist_ok=True
+    )
+    (pod,) = await fleet.pods()
+    session = fleet.session(pod)
+    await session.set_release(Release(commit="c0ffee" * 6 + "abcd", dirty=True))
+    await session.start_app()
+    yield session
+    await session.stop_app()
+
+
+async def test_an_ssh_pod_reports_running_healthy_and_its_release(
+    fleet: Fleet, running_pod: PodSession
+) -> None:
+    health = await wait_healthy(fleet, running_pod.pod, timeout=30)
+
+    report = await fleet.inspect(running_pod.pod)
+
+    assert health.healthy
+    assert report.status.value == "running"
+    assert report.healthy
+    assert report.app is not None and report.app.running
+    assert report.release is not None and report.release.short == "c0ffeec0*"
+
+
+async def test_files_travel_over_exec_where_sshd_has_no_sftp(
+    sshd_without_sftp: SSHD, project_repo: Path, tmp_path: Path
+) -> None:
+    fleet = Fleet(sshd_config(sshd_without_sftp, project_repo, tmp_path))
+    (pod,) = await fleet.pods()
+    session = fleet.session(pod)
+    target = str(tmp_path / "name with 'quotes' and $(touch pwned).txt")
+
+    await session.files.write(target, b"over exec\n")
+    data = await session.files.read(target)
+    await fleet.close()
+
+    assert data == b"over exec\n"
+    assert not session.files.use_sftp
+    assert not (Path.home() / "pwned").exists()
+
+
+async def test_an_unknown_host_key_is_refused_with_what_to_do(
+    sshd: SSHD, project_repo: Path, tmp_path: Path
+) -> None:
+    config_file = tmp_path / "config.toml"
+    empty = tmp_path / "empty_known_hosts"
+    empty.write_text("")
+    config_file.write_text(
+        ssh_config_text(sshd, project_repo).replace(str(sshd.known_hosts), str(empty))
+    )
+    fleet = Fleet(parse_config(config_file.read_text(), config_file))
+    (pod,) = await fleet.pods()
+
+    with pytest.raises(HostKeyError, match="not known") as caught:
+        await fleet.session(pod).connection.connection()
+
+    assert "podtui trust lab-1" in str(caught.value)
+    await fleet.close()
+
+
+async def test_status_json_lists_the_ssh_pod_as_healthy(
+    fleet: Fleet, running_pod: PodSession, tmp_path: Path
+) -> None:
+    await wait_healthy(fleet, running_pod.pod, timeout=30)
+
+    result = subprocess.run(
+        [sys.executable, "-m", "podtui", "--config", str(fleet.config.path), "status", "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    (entry,) = json.loads(result.stdout)
+    assert entry["environment"] == "lab"
+    assert entry["pod"] == "lab-1"
+    assert entry["status"] == "running"
+    assert entry["healthy"] is True
+    assert entry["release"].startswith("c0ffee")
