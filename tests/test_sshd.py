@@ -120,3 +120,46 @@ async def test_status_json_lists_the_ssh_pod_as_healthy(
     assert entry["status"] == "running"
     assert entry["healthy"] is True
     assert entry["release"].startswith("c0ffee")
+
+
+def test_trust_records_an_unknown_host_key_once_confirmed(
+    sshd: SSHD, project_repo: Path, tmp_path: Path
+) -> None:
+    config_file = tmp_path / "config.toml"
+    known_hosts = tmp_path / "known_hosts"
+    config_file.write_text(
+        ssh_config_text(sshd, project_repo).replace(str(sshd.known_hosts), str(known_hosts))
+    )
+    command = [sys.executable, "-m", "podtui", "--config", str(config_file), "trust", "lab-1"]
+
+    refused = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    accepted = subprocess.run([*command, "--yes"], capture_output=True, text=True)
+
+    assert refused.returncode == 1
+    assert "--yes" in refused.stderr
+    assert accepted.returncode == 0, accepted.stderr
+    assert known_hosts.read_text().split()[1:] == sshd.known_hosts.read_text().split()[1:]
+
+
+def test_trust_refuses_a_changed_host_key(
+    sshd: SSHD, project_repo: Path, tmp_path: Path
+) -> None:
+    import asyncssh
+
+    config_file = tmp_path / "config.toml"
+    known_hosts = tmp_path / "known_hosts"
+    other = asyncssh.generate_private_key("ssh-ed25519").export_public_key().decode()
+    known_hosts.write_text(f"[127.0.0.1]:{sshd.port} {' '.join(other.split()[:2])}\n")
+    config_file.write_text(
+        ssh_config_text(sshd, project_repo).replace(str(sshd.known_hosts), str(known_hosts))
+    )
+
+    result = subprocess.run(
+        [sys.executable, "-m", "podtui", "--config", str(config_file), "trust", "lab-1", "--yes"],
+        capture_output=True,
+        text=True,
+    )
+
+    assert result.returncode == 1
+    assert "differs from the key recorded" in result.stderr
+    assert "Traceback" not in result.stderr
