@@ -69,6 +69,7 @@ class SpeechToText:
     def __init__(self, disabled: bool) -> None:
         self.status = EngineStatus(False, "pocketsphinx", "not loaded yet")
         self._decoder: Any = None
+        self._general_loaded = False
         self._lock = threading.Lock()
         self._loaded = threading.Event()
         if disabled:
@@ -88,7 +89,6 @@ class SpeechToText:
             from pocketsphinx import Decoder
 
             decoder = Decoder(jsgf=str(GRAMMAR), samprate=SAMPLE_RATE, loglevel="FATAL")
-            decoder.add_lm_file("general", _lm_path())
         except ImportError:
             self.status.detail = (
                 "pocketsphinx is not installed (pip install pocketsphinx)"
@@ -121,9 +121,17 @@ class SpeechToText:
         with self._lock:
             text = self._decode(audio, "_default")
             if not text:
-                text = self._decode(audio, "general")
+                text = self._decode_general(audio)
             self._decoder.activate_search("_default")
         return text
+
+    def _decode_general(self, audio: bytes) -> str:
+        """Decode with the general language model, loaded on first need
+        (it takes as long to load as the rest of the engine)."""
+        if not self._general_loaded:
+            self._decoder.add_lm_file("general", _lm_path())
+            self._general_loaded = True
+        return self._decode(audio, "general")
 
     def _decode(self, audio: bytes, search: str) -> str:
         self._decoder.activate_search(search)

@@ -7,8 +7,8 @@ import asyncio
 import aiohttp
 import httpx
 
-from tests.voice_pipeline.conftest import DEADLINE, StartService
-from tests.voice_pipeline.session import open_session, receive_until, send_speech
+from tests.voice_pipeline.client import open_session, receive_until, send_speech
+from tests.voice_pipeline.harness import DEADLINE, StartService
 
 LOUD = (b"\x00\x30" * 800) * 10
 """Half a second of a loud square-ish signal: speech to the energy VAD."""

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.voice_pipeline.conftest import DEADLINE, StartService, speak
-from tests.voice_pipeline.session import (
+from tests.voice_pipeline.client import (
     open_session,
     receive_until,
     send_speech,
     wav_pcm,
 )
+from tests.voice_pipeline.harness import DEADLINE, StartService, speak
 
 
 async def test_spoken_question_gets_transcript_reply_and_reply_audio(

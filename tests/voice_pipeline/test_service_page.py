@@ -13,7 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.voice_pipeline.conftest import DEADLINE, StartService, require_tool
+from tests.voice_pipeline.harness import DEADLINE, StartService, require_tool
 
 CHROMIUM_FLAGS = (
     "--headless",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.voice_pipeline.conftest import StartService
+from tests.voice_pipeline.harness import StartService
 
 STAMP = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z [A-Z]+ "
 

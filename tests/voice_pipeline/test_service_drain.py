@@ -9,8 +9,8 @@ from pathlib import Path
 import aiohttp
 import httpx
 
-from tests.voice_pipeline.conftest import DEADLINE, StartService
-from tests.voice_pipeline.session import open_session, receive_until
+from tests.voice_pipeline.client import open_session, receive_until
+from tests.voice_pipeline.harness import DEADLINE, StartService
 
 
 async def test_sigterm_with_an_active_session_drains_then_exits_zero(
