@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import getpass
-import hashlib
 import json
 import logging
 import os
@@ -28,13 +27,13 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from podtui.config import Config, EnvironmentConfig
 from podtui.errors import ProviderError
 from podtui.model import Pod, PodStatus, SSHEndpoint
+from podtui.ops.release import MANIFEST_FILE, RELEASE_FILE, local_release, manifest_of
 from podtui.remote.service import start_request
 
 log = logging.getLogger(__name__)
@@ -306,39 +305,8 @@ def seed_pod(root: Path, environment: EnvironmentConfig, config: Config) -> None
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
     release = local_release(config)
-    _write_atomic(root / ".podtui" / "release.json", json.dumps(release))
-
-
-def local_release(config: Config) -> dict[str, Any]:
-    """The release record of the local working tree, as plain data."""
-    repo = config.project.repo
-    commit, dirty = _git_head(repo)
-    requirements = repo / config.project.requirements
-    try:
-        requirements_hash: str | None = hashlib.sha256(
-            requirements.read_bytes()
-        ).hexdigest()
-    except OSError:
-        requirements_hash = None
-    return {
-        "commit": commit,
-        "dirty": dirty,
-        "requirements_hash": requirements_hash,
-        "deployed_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "deployed_by": f"{getpass.getuser()}@{socket.gethostname()}",
-    }
-
-
-def _git_head(repo: Path) -> tuple[str | None, bool]:
-    def git(*args: str) -> str | None:
-        result = subprocess.run(
-            ["git", "-C", str(repo), *args], capture_output=True, text=True, check=False
-        )
-        return result.stdout.strip() if result.returncode == 0 else None
-
-    commit = git("rev-parse", "HEAD")
-    status = git("status", "--porcelain", "--untracked-files=no")
-    return commit, bool(status)
+    _write_atomic(root / RELEASE_FILE, json.dumps(release.to_dict()))
+    _write_atomic(root / MANIFEST_FILE, json.dumps(manifest_of(app_dir)))
 
 
 def free_ports(count: int) -> list[int]:

@@ -13,6 +13,9 @@ from typing import Any
 from podtui.config import EnvironmentConfig
 
 RELEASE_FILE = ".podtui/release.json"
+"""The release record on a pod, relative to its home."""
+MANIFEST_FILE = ".podtui/manifest.json"
+"""The app directory's manifest as released: relative path to sha256."""
 
 
 def start_request(
