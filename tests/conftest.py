@@ -264,3 +264,13 @@ def ssh_config_text(server: SSHD, repo: Path, port: int | None = None) -> str:
         key=server.client_key,
         known_hosts=server.known_hosts,
     )
+
+
+def start_local_pods(root: Path, config: Config) -> LocalPods:
+    """Local pods of their own under `root`, for tests that change pods.
+
+    Use with `Fleet(config, local_pods=...)`, and call `.down()` when done.
+    """
+    pods = LocalPods(root)
+    pods.up(config)
+    return pods

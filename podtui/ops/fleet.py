@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -23,6 +23,9 @@ from podtui.remote.agent_client import AgentClient
 from podtui.remote.connection import PodConnection
 from podtui.remote.files import PodFiles
 from podtui.remote.service import start_request
+
+if TYPE_CHECKING:
+    from podtui.providers.local import LocalPods
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +77,10 @@ class PodSession:
 class Fleet:
     """All pods of a config, their connections and their inspection."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, *, local_pods: LocalPods | None = None) -> None:
         self.config = config
+        self.local_pods = local_pods
+        """The local pods to use; by default those of `$PODTUI_HOME`."""
         self._sessions: dict[str, PodSession] = {}
         self._http: httpx.AsyncClient | None = None
         self.provider_errors: dict[str, str] = {}
@@ -105,7 +110,8 @@ class Fleet:
         if environment.provider == "local":
             from podtui.providers.local import LocalPods
 
-            return await asyncio.to_thread(LocalPods().pods, environment)
+            local_pods = self.local_pods or LocalPods()
+            return await asyncio.to_thread(local_pods.pods, environment)
         if environment.provider == "ssh":
             from podtui.providers.ssh import ssh_pods
 
