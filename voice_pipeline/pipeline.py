@@ -146,9 +146,16 @@ class VadStage(Processor):
         self._preroll: list[bytes] = []
         self._speech: list[bytes] = []
         self._quiet_blocks = 0
+        self._ended_since_flush = False
+        """Whether silence ended an utterance since the last `end` (then an
+        `end` with nothing new is not worth a no-speech notice)."""
 
     async def process(self, frame: Frame) -> list[Frame]:
         if isinstance(frame, ControlFrame) and frame.kind == "end":
+            if not self._speech and self._ended_since_flush:
+                self._ended_since_flush = False
+                return [frame]
+            self._ended_since_flush = False
             return [*self._finish(reason="end"), frame]
         if not (isinstance(frame, AudioFrame) and frame.role == "input"):
             return [frame]
@@ -175,6 +182,7 @@ class VadStage(Processor):
         self._speech.append(block)
         self._quiet_blocks = 0 if loud else self._quiet_blocks + 1
         if self._quiet_blocks >= self.hangover_blocks:
+            self._ended_since_flush = True
             return self._finish(reason="silence")
         return []
 
