@@ -107,6 +107,8 @@ class Health:
     latency_ms: float | None = None
     detail: str = ""
     """`status` from the health JSON, or why the check failed."""
+    data: dict[str, object] = field(default_factory=dict, compare=False)
+    """The health JSON itself, when the service answered with JSON."""
 
 
 @dataclass(frozen=True)

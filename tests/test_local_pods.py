@@ -183,3 +183,20 @@ async def test_local_pods_are_found_again_by_a_new_process(
 
     assert process.returncode == 0
     assert stdout.decode().count(" up ") == 4
+
+
+async def test_a_stopped_service_shows_as_stopped_while_the_pod_runs(
+    fleet: Fleet,
+) -> None:
+    pod = await pod_named(fleet, "dev-2")
+    session = fleet.session(pod)
+
+    await session.stop_app()
+    stopped = await fleet.inspect(pod)
+    await session.start_app()
+    health = await wait_healthy(fleet, pod, timeout=30)
+
+    assert stopped.status.value == "running"
+    assert stopped.app is not None and not stopped.app.running
+    assert not stopped.healthy
+    assert health.healthy

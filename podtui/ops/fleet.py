@@ -166,22 +166,29 @@ class Fleet:
             return PodReport(pod, PodStatus.UNREACHABLE, error=error.message)
 
     async def _inspect(self, session: PodSession) -> PodReport:
+        """Health first: a healthy service that reports its uptime and release
+        answers everything in one request. Otherwise the pod agent says what
+        the app is doing (stopped, exited with a code, starting).
+        """
         await session.connection.connection()
-        status, health = await asyncio.gather(
-            session.agent.call("status"),
-            check_health(
-                self.http, session.connection, session.pod, session.environment
-            ),
+        health = await check_health(
+            self.http, session.connection, session.pod, session.environment
         )
-        release = status.get("release")
+        status = _running(session.pod)
+        reported = _release_of(health.data.get("release"))
+        uptime = health.data.get("uptime")
+        if health.healthy and reported is not None and isinstance(uptime, int | float):
+            app = AppState(running=True, uptime=float(uptime))
+            return PodReport(
+                session.pod, status, app=app, health=health, release=reported
+            )
+        answer = await session.agent.call("status")
         return PodReport(
             session.pod,
-            PodStatus.RUNNING
-            if session.pod.status != PodStatus.STARTING
-            else PodStatus.STARTING,
-            app=app_state(status),
+            status,
+            app=app_state(answer),
             health=health,
-            release=Release.from_dict(release) if isinstance(release, dict) else None,
+            release=_release_of(answer.get("release")),
         )
 
     async def close(self) -> None:
@@ -190,6 +197,14 @@ class Fleet:
         if self._http is not None:
             await self._http.aclose()
             self._http = None
+
+
+def _running(pod: Pod) -> PodStatus:
+    return PodStatus.STARTING if pod.status == PodStatus.STARTING else PodStatus.RUNNING
+
+
+def _release_of(data: object) -> Release | None:
+    return Release.from_dict(data) if isinstance(data, dict) else None
 
 
 def app_state(answer: dict[str, Any]) -> AppState:

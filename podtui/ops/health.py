@@ -38,11 +38,15 @@ async def check_health(
     except httpx.HTTPError as error:
         return Health(False, detail=_describe(error))
     latency = (time.perf_counter() - started) * 1000
+    data = _json_object(response)
     return Health(
         healthy=response.status_code == 200,
         status_code=response.status_code,
         latency_ms=latency,
-        detail=_status_text(response),
+        detail=str(data["status"])
+        if "status" in data
+        else f"HTTP {response.status_code}",
+        data=data,
     )
 
 
@@ -55,14 +59,12 @@ async def _base_url(connection: PodConnection | None, pod: Pod) -> str:
     return f"http://127.0.0.1:{port}"
 
 
-def _status_text(response: httpx.Response) -> str:
+def _json_object(response: httpx.Response) -> dict[str, object]:
     try:
         data = response.json()
     except ValueError:
-        return f"HTTP {response.status_code}"
-    if isinstance(data, dict) and "status" in data:
-        return str(data["status"])
-    return f"HTTP {response.status_code}"
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def _describe(error: httpx.HTTPError) -> str:
