@@ -29,6 +29,7 @@ from podtui.ops.image import (
     requirements_hash,
     run_commands,
 )
+from tests.conftest import REPO_ROOT
 
 REPO = Path(__file__).resolve().parents[1]
 START = REPO / "docker" / "start.sh"
@@ -241,3 +242,60 @@ async def wait_for_log(log_file: Path) -> str:
                     return line.split("listening url=")[1].strip()
         await asyncio.sleep(0.05)  # polling a file with a deadline
     raise AssertionError(f"the service never logged that it listens: {log_file}")
+
+
+def test_image_build_prints_the_docker_commands_where_no_engine_runs(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    from podtui.ops.image import docker_available
+
+    if docker_available():
+        pytest.skip("a Docker engine is reachable: the commands would run")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "podtui",
+            "--config",
+            str(REPO_ROOT / "config.toml"),
+            "image",
+            "build",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "No Docker engine" in result.stdout
+    assert "docker build" in result.stdout
+    assert "voice-pipeline:req-" in result.stdout
+
+
+def test_image_push_refuses_a_tag_made_for_other_requirements() -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "podtui",
+            "--config",
+            str(REPO_ROOT / "config.toml"),
+            "image",
+            "push",
+            "--tag",
+            "voice-pipeline:req-000000000000",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 1
+    assert "made for requirements 000000000000" in result.stderr
+    assert "Traceback" not in result.stderr
