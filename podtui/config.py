@@ -90,6 +90,16 @@ class EnvironmentConfig:
     pod_name_pattern: str | None = None
     """runpod: take every pod whose name matches this regex instead of ids."""
     deploy_mode: str = "git"
+    idle_minutes: float = 60.0
+    """A running pod with no deploy, log view or hot fix for this long is idle."""
+    http_proxy: bool = False
+    """runpod: check health through RunPod's HTTP proxy instead of SSH."""
+    ssh_user: str | None = None
+    """runpod: the SSH user of pods that do not set their own (default root)."""
+    ssh_key: str | None = None
+    """runpod: the identity file of pods that do not set their own."""
+    known_hosts: str | None = None
+    """runpod: the known_hosts file of pods that do not set their own."""
 
 
 @dataclass(frozen=True)
@@ -430,6 +440,8 @@ _BUILTIN_SETTINGS: dict[str, object] = {
     "port": 8000,
     "health_path": "/health",
     "deploy_mode": "git",
+    "idle_minutes": 60.0,
+    "http_proxy": False,
 }
 
 _SETTING_TYPES = {
@@ -444,6 +456,11 @@ _SETTING_TYPES = {
     "health_path": "string",
     "deploy_mode": "string",
     "timeouts": "table",
+    "idle_minutes": "number",
+    "http_proxy": "boolean",
+    "ssh_user": "string",
+    "ssh_key": "string",
+    "known_hosts": "string",
 }
 _ENVIRONMENT_KEYS = (*_SETTING_TYPES, "pods", "pod_name_pattern")
 _TIMEOUT_KEYS = ("connect", "command", "health", "stop")
@@ -662,6 +679,8 @@ class _Validator:
                 assert isinstance(value, dict)
                 found[key] = self.timeouts(value, path + (key,))
             elif self.setting_ok(key, value, path + (key,)):
+                if key in ("ssh_key", "known_hosts"):
+                    value = os.path.expanduser(str(value))
                 found[key] = value
         return found
 
@@ -868,6 +887,8 @@ def _setting_problem(key: str, value: object) -> str | None:
         return f"expected a URL path starting with '/', got {value!r}"
     if key == "start_command":
         return _start_command_problem(str(value))
+    if key == "idle_minutes" and value <= 0:  # type: ignore[operator]
+        return f"expected a positive number of minutes, got {value}"
     if isinstance(value, str) and not value.strip():
         return "expected a non-empty string"
     return None

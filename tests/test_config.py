@@ -207,7 +207,9 @@ def test_unknown_key_without_a_close_match_lists_the_valid_keys() -> None:
     message = only_error(MINIMAL + "colour = 3\n")
 
     assert message.startswith("config.toml:10: environments.dev.pods[0].colour: ")
-    assert "valid keys here: name, host, port, user, key, known_hosts, pod_id" in message
+    assert (
+        "valid keys here: name, host, port, user, key, known_hosts, pod_id" in message
+    )
 
 
 def test_unknown_top_level_table_is_reported() -> None:
@@ -632,3 +634,39 @@ def test_environment_variable_naming_no_file_is_an_error(
 
     with pytest.raises(ConfigError, match=r"from PODTUI_CONFIG\) is a directory"):
         find_config_path()
+
+
+# --- runpod and idle settings --------------------------------------------------
+
+
+def test_runpod_settings_take_built_in_values_when_missing() -> None:
+    text = MINIMAL + '[environments.cloud]\nprovider = "runpod"\n'
+    text += 'pod_name_pattern = "^voice-"\n'
+
+    cloud = parse(text).environment("cloud")
+
+    assert (cloud.idle_minutes, cloud.http_proxy) == (60.0, False)
+    assert (cloud.ssh_user, cloud.ssh_key, cloud.known_hosts) == (None, None, None)
+
+
+def test_runpod_ssh_settings_have_home_expanded() -> None:
+    text = MINIMAL + '[environments.cloud]\nprovider = "runpod"\n'
+    text += 'pod_name_pattern = "^voice-"\nssh_user = "ubuntu"\n'
+    text += 'ssh_key = "~/.ssh/id_runpod"\nknown_hosts = "~/.ssh/runpod_hosts"\n'
+    text += "http_proxy = true\nidle_minutes = 15\n"
+
+    cloud = parse(text).environment("cloud")
+
+    assert cloud.ssh_user == "ubuntu"
+    assert cloud.ssh_key == str(Path("~/.ssh/id_runpod").expanduser())
+    assert cloud.known_hosts == str(Path("~/.ssh/runpod_hosts").expanduser())
+    assert (cloud.http_proxy, cloud.idle_minutes) == (True, 15)
+
+
+def test_idle_minutes_must_be_positive() -> None:
+    text = MINIMAL + "[defaults]\nidle_minutes = 0\n"
+
+    message = only_error(text)
+
+    assert "environments" not in message
+    assert "defaults.idle_minutes: expected a positive number of minutes" in message
