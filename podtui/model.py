@@ -55,6 +55,10 @@ class Pod:
     """A public URL of the service, when the provider offers one."""
     python: str | None = None
     """The pod's Python, when the provider knows it better than the config."""
+    uptime: float | None = None
+    """Seconds the machine has been up, when the provider reports it."""
+    gpu_count: int | None = None
+    """How many GPUs the pod has, when the provider reports it."""
 
 
 @dataclass(frozen=True)
