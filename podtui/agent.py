@@ -7,7 +7,8 @@ Sending data on stdin instead of pasting it into a shell command means that no
 path or argument is ever interpreted by a shell on the pod.
 
 Verbs: ``status``, ``start``, ``stop``, ``restart``, ``release``,
-``manifest``, ``read``, ``write`` and ``version``.
+``manifest``, ``read``, ``write``, ``apply``, ``rollback``, ``snapshot`` and
+``version``.
 
 The app is started under a small supervisor (this same file, re-executed with
 the hidden verb ``_supervise`` in a session of its own). The supervisor starts
@@ -31,6 +32,7 @@ import hashlib
 import json
 import os
 import platform
+import shutil
 import signal
 import socket
 import stat
@@ -41,7 +43,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import IO, Any, Dict  # noqa: UP035
 
-AGENT_VERSION = "1"
+AGENT_VERSION = "2"
 
 DEFAULT_STATE_DIR = ".podtui"
 MAX_READ_BYTES = 64 * 1024 * 1024
@@ -521,7 +523,9 @@ def manifest(request: Request) -> Answer:
         for name in filenames:
             relpath = prefix + name
             path = os.path.join(directory, name)
-            if name.endswith(".pyc") or excluded(relpath, excludes):
+            if name.endswith(".pyc") or name.startswith(".podtui-"):
+                continue
+            if excluded(relpath, excludes):
                 continue
             if stat.S_ISREG(os.lstat(path).st_mode):
                 files[relpath] = sha256_file(path)
@@ -611,6 +615,367 @@ def file_mode(request: Request, info: os.stat_result | None) -> int:
     return 0o666 & ~umask
 
 
+# --- apply: change a set of files, all or nothing -----------------------------
+#
+# An apply is a small transaction kept in a journal directory in the state
+# dir. It first backs up every file it will replace or delete into the
+# journal, and stages every new file under a temporary name beside its
+# target; only then does it mark the journal committed and rename the staged
+# files into place. An apply interrupted before that mark is rolled back
+# (staged files removed) and one interrupted after it is completed (the
+# remaining renames done), by the next `snapshot`, `apply` or `rollback`.
+# The finished journal is kept as the previous release, which `rollback`
+# applies in reverse.
+
+APPLY_DIR = "apply"
+PREVIOUS_DIR = "previous-release"
+JOURNAL = "journal.json"
+APPLY_LOCK = "apply.lock"
+MANIFEST_RECORD = "manifest.json"
+IMAGE_RECORD = "image.json"
+STAGE_PREFIX = ".podtui-stage-"
+DEFAULT_MAX_REMOVAL = 0.5
+"""The largest share of the app's files one apply may delete, by default."""
+
+
+@contextlib.contextmanager
+def apply_lock(state_dir: str) -> Iterator[None]:
+    """Serialise applies, rollbacks and their recovery on one pod."""
+    fd = os.open(os.path.join(state_dir, APPLY_LOCK), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def checked_relpath(relpath: Any) -> str:
+    """A relative path that stays inside its root: no `..`, no absolute path."""
+    if not isinstance(relpath, str) or not relpath or "\x00" in relpath:
+        raise AgentFailure(f"invalid file path {relpath!r}")
+    if relpath.startswith("/") or any(
+        part in ("", ".", "..") for part in relpath.split("/")
+    ):
+        raise AgentFailure(f"file path {relpath!r} must stay inside the app directory")
+    return relpath
+
+
+def target_of(root: str, relpath: str) -> str:
+    """The absolute path of `relpath`, refusing symlinked directories that leave root."""
+    path = os.path.join(root, relpath)
+    parent = os.path.realpath(os.path.dirname(path))
+    real_root = os.path.realpath(root)
+    if parent != real_root and not parent.startswith(real_root + os.sep):
+        raise AgentFailure(f"{relpath!r} leads outside {root} through a symlink")
+    return path
+
+
+def file_count(root: str) -> int:
+    """How many regular files the app directory holds now."""
+    return len(manifest({"root": root})["files"])
+
+
+def apply_plan(request: Request, root: str) -> Request:
+    """The validated writes and deletes of an `apply` request."""
+    writes = request.get("write") or {}
+    deletes = request.get("delete") or []
+    if not isinstance(writes, dict) or not isinstance(deletes, list):
+        raise AgentFailure("'write' must be an object and 'delete' a list")
+    entries = []
+    for index, (relpath, spec) in enumerate(sorted(writes.items())):
+        if not isinstance(spec, dict) or ("data" in spec) == ("source" in spec):
+            raise AgentFailure(f"{relpath!r}: give exactly one of 'data' or 'source'")
+        path = target_of(root, checked_relpath(relpath))
+        entries.append(
+            {
+                "path": relpath,
+                "temp": os.path.join(
+                    os.path.dirname(path), f"{STAGE_PREFIX}{index}.tmp"
+                ),
+                "spec": spec,
+            }
+        )
+    removed = [checked_relpath(relpath) for relpath in deletes]
+    for relpath in removed:
+        target_of(root, relpath)
+    return {"root": root, "writes": entries, "deletes": removed}
+
+
+def guard_removal(plan: Request, share: Any) -> None:
+    """Refuse an apply that would delete more than `share` of the app's files."""
+    if not isinstance(share, (int, float)) or not 0 <= share <= 1:
+        raise AgentFailure("'max_removal' must be a share from 0 to 1")
+    count = file_count(plan["root"])
+    if plan["deletes"] and len(plan["deletes"]) > share * max(count, 1):
+        raise AgentFailure(
+            f"this would delete {len(plan['deletes'])} of the {count} files in "
+            f"{plan['root']}, more than the {share:.0%} allowed: check the deploy "
+            "paths, or raise the limit for this deploy",
+            removal_refused=True,
+        )
+
+
+def stage(journal: Request, journal_dir: str) -> None:
+    """Back up what will change and write every new file under its temp name."""
+    old_dir = os.path.join(journal_dir, "old")
+    os.makedirs(old_dir, exist_ok=True)
+    backups: list[str] = []
+
+    def back_up(relpath: str) -> str | None:
+        path = os.path.join(journal["root"], relpath)
+        if not os.path.isfile(path) or os.path.islink(path):
+            return None
+        name = str(len(backups))
+        shutil.copy2(path, os.path.join(old_dir, name))
+        backups.append(name)
+        return name
+
+    for entry in journal["writes"]:
+        backup = back_up(entry["path"])
+        if backup is not None:
+            entry["backup"] = backup
+    delete_backups = {}
+    for relpath in journal["deletes"]:
+        backup = back_up(relpath)
+        if backup is not None:
+            delete_backups[relpath] = backup
+    journal["delete_backups"] = delete_backups
+    for entry in journal["writes"]:
+        stage_file(journal["root"], entry)
+    fsync_dir(old_dir)
+
+
+def stage_file(root: str, entry: Request) -> None:
+    """Write one new file's content to its temp name, flushed and verified."""
+    spec = entry["spec"]
+    target = os.path.join(root, entry["path"])
+    if "source" in spec:
+        source = resolve_path(text_field(spec, "source"))
+        with open(source, "rb") as stream:
+            data = stream.read()
+        mode = stat.S_IMODE(os.stat(source).st_mode)
+    else:
+        data = decode_data(spec["data"])
+        mode = file_mode(spec, file_info(target))
+    expected = spec.get("sha256")
+    if expected is not None and hashlib.sha256(data).hexdigest() != expected:
+        raise AgentFailure(f"{entry['path']}: content does not match its sha256")
+    os.makedirs(os.path.dirname(entry["temp"]), exist_ok=True)
+    with open(entry["temp"], "wb") as stream:
+        stream.write(data)
+        stream.flush()
+        os.fchmod(stream.fileno(), mode)
+        os.fsync(stream.fileno())
+
+
+def save_journal(journal_dir: str, journal: Request) -> None:
+    """Record the journal; specs with file data are left out, they are staged."""
+    record = dict(journal)
+    record["writes"] = [
+        {key: value for key, value in entry.items() if key != "spec"}
+        for entry in journal["writes"]
+    ]
+    write_json_atomic(os.path.join(journal_dir, JOURNAL), record)
+
+
+def run_apply(state_dir: str, plan: Request, release_record: Any) -> Answer:
+    """Stage, commit and finish one apply; the caller holds the apply lock."""
+    journal_dir = os.path.join(state_dir, APPLY_DIR)
+    journal = dict(
+        plan,
+        phase="staging",
+        release=release_record,
+        old_release=read_json(os.path.join(state_dir, RELEASE_RECORD)),
+        old_manifest=read_json(os.path.join(state_dir, MANIFEST_RECORD)),
+    )
+    os.makedirs(journal_dir)
+    save_journal(journal_dir, journal)
+    try:
+        stage(journal, journal_dir)
+    except BaseException:
+        roll_back_journal(state_dir, journal)
+        raise
+    journal["phase"] = "commit"
+    save_journal(journal_dir, journal)
+    return finish_journal(state_dir, journal)
+
+
+def finish_journal(state_dir: str, journal: Request) -> Answer:
+    """Move staged files into place and delete stale ones; safe to repeat."""
+    root = journal["root"]
+    for entry in journal["writes"]:
+        if os.path.lexists(entry["temp"]):
+            os.replace(entry["temp"], os.path.join(root, entry["path"]))
+    for relpath in journal["deletes"]:
+        path = os.path.join(root, relpath)
+        if os.path.lexists(path):
+            os.unlink(path)
+        prune_empty_dirs(root, os.path.dirname(path))
+    for directory in {os.path.dirname(e["temp"]) for e in journal["writes"]}:
+        fsync_dir(directory)
+    if journal.get("release") is not None:
+        write_json_atomic(os.path.join(state_dir, RELEASE_RECORD), journal["release"])
+    files = manifest({"root": root})["files"]
+    write_json_atomic(os.path.join(state_dir, MANIFEST_RECORD), files)
+    keep_as_previous(state_dir)
+    return {
+        "written": len(journal["writes"]),
+        "deleted": len(journal["deletes"]),
+        "files": len(files),
+    }
+
+
+def prune_empty_dirs(root: str, directory: str) -> None:
+    """Remove directories left empty by deletes, up to (not including) root."""
+    real_root = os.path.realpath(root)
+    while os.path.realpath(directory).startswith(real_root + os.sep):
+        try:
+            os.rmdir(directory)
+        except OSError:
+            return
+        directory = os.path.dirname(directory)
+
+
+def keep_as_previous(state_dir: str) -> None:
+    """Keep the finished journal as the previous release, for `rollback`."""
+    previous = os.path.join(state_dir, PREVIOUS_DIR)
+    if os.path.isdir(previous):
+        shutil.rmtree(previous)
+    os.rename(os.path.join(state_dir, APPLY_DIR), previous)
+    fsync_dir(state_dir)
+
+
+def roll_back_journal(state_dir: str, journal: Request) -> None:
+    """Undo an apply that never reached its commit: remove what it staged."""
+    for entry in journal["writes"]:
+        with contextlib.suppress(OSError):
+            os.unlink(entry["temp"])
+    shutil.rmtree(os.path.join(state_dir, APPLY_DIR), ignore_errors=True)
+
+
+def recover(state_dir: str) -> str | None:
+    """Settle an apply that was interrupted: finish it or undo it."""
+    journal_dir = os.path.join(state_dir, APPLY_DIR)
+    if not os.path.isdir(journal_dir):
+        return None
+    journal = read_json(os.path.join(journal_dir, JOURNAL))
+    if not isinstance(journal, dict) or journal.get("phase") != "commit":
+        if isinstance(journal, dict):
+            roll_back_journal(state_dir, journal)
+        shutil.rmtree(journal_dir, ignore_errors=True)
+        return "rolled back"
+    finish_journal(state_dir, journal)
+    return "completed"
+
+
+def apply_files(request: Request) -> Answer:
+    """Write and delete a set of files under ``root`` as one change.
+
+    ``write`` maps relative paths to ``{"data": base64}`` or ``{"source":
+    path on the pod}`` (optionally with ``sha256`` and ``mode``); ``delete``
+    lists relative paths; ``release`` is recorded as the new release once the
+    files are in place, with the app directory's new manifest.
+    """
+    state_dir = state_dir_of(request)
+    root = resolve_path(text_field(request, "root"))
+    with apply_lock(state_dir):
+        recovered = recover(state_dir)
+        plan = apply_plan(request, root)
+        guard_removal(plan, request.get("max_removal", DEFAULT_MAX_REMOVAL))
+        os.makedirs(root, exist_ok=True)
+        answer = run_apply(state_dir, plan, request.get("release"))
+    answer["recovered"] = recovered
+    return answer
+
+
+def rollback(request: Request) -> Answer:
+    """Put the previous release back: the last apply, applied in reverse."""
+    state_dir = state_dir_of(request)
+    with apply_lock(state_dir):
+        recovered = recover(state_dir)
+        previous = os.path.join(state_dir, PREVIOUS_DIR)
+        journal = read_json(os.path.join(previous, JOURNAL))
+        if not isinstance(journal, dict):
+            raise AgentFailure("no previous release is kept on this pod")
+        writes, deletes = reverse_of(journal, os.path.join(previous, "old"))
+        plan = apply_plan({"write": writes, "delete": deletes}, journal["root"])
+        answer = run_apply(state_dir, plan, journal.get("old_release"))
+    answer["recovered"] = recovered
+    answer["release"] = journal.get("old_release")
+    return answer
+
+
+def reverse_of(journal: Request, old_dir: str) -> tuple[Request, list[str]]:
+    """The writes and deletes that undo an apply, from its backups."""
+    writes: Request = {}
+    deletes = []
+    for entry in journal["writes"]:
+        if "backup" in entry:
+            writes[entry["path"]] = {"source": os.path.join(old_dir, entry["backup"])}
+        else:
+            deletes.append(entry["path"])
+    for relpath in journal["deletes"]:
+        backup = journal.get("delete_backups", {}).get(relpath)
+        if backup is not None:
+            writes[relpath] = {"source": os.path.join(old_dir, backup)}
+    return writes, deletes
+
+
+def image_hash(state_dir: str, candidates: Any) -> str | None:
+    """The requirements hash the pod's image was built with, if recorded."""
+    record = read_json(os.path.join(state_dir, IMAGE_RECORD))
+    if isinstance(record, dict) and isinstance(record.get("requirements_hash"), str):
+        return record["requirements_hash"]
+    for path in candidates if isinstance(candidates, list) else []:
+        try:
+            with open(resolve_path(str(path)), encoding="utf-8") as stream:
+                text = stream.read().split()
+        except OSError:
+            continue
+        if text:
+            return text[0]
+    return None
+
+
+def checkout_head(path: Any) -> str | None:
+    """The HEAD commit of a git checkout on the pod, or None."""
+    if not isinstance(path, str) or not path:
+        return None
+    try:
+        result = subprocess.run(
+            ["git", "-C", resolve_path(path), "rev-parse", "--verify", "HEAD"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            timeout=30,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    head = result.stdout.decode(errors="replace").strip()
+    return head if result.returncode == 0 and head else None
+
+
+def snapshot(request: Request) -> Answer:
+    """What a deploy needs to know of a pod, in one call.
+
+    Settles an interrupted apply first, then answers the app directory's
+    manifest, the release record, the image's requirements hash and,
+    given ``checkout``, the HEAD of the pod's git checkout.
+    """
+    state_dir = state_dir_of(request)
+    with apply_lock(state_dir):
+        recovered = recover(state_dir)
+    answer = manifest(request)
+    answer.update(
+        recovered=recovered,
+        release=release({"state_dir": state_dir})["release"],
+        image_requirements_hash=image_hash(state_dir, request.get("image_files")),
+        checkout_head=checkout_head(request.get("checkout")),
+        has_previous=os.path.isdir(os.path.join(state_dir, PREVIOUS_DIR)),
+    )
+    return answer
+
+
 # --- the command line ---------------------------------------------------------
 
 
@@ -641,6 +1006,9 @@ VERBS: dict[str, Callable[[Request], Answer]] = {
     "read": read_file,
     "write": write_file,
     "version": version,
+    "apply": apply_files,
+    "rollback": rollback,
+    "snapshot": snapshot,
     SUPERVISE_VERB: supervise,
 }
 

@@ -588,3 +588,205 @@ def test_read_refuses_files_over_64_mib(pod: PodAgent) -> None:
     with (pod.home / "huge.bin").open("wb") as stream:
         stream.truncate(64 * 1024 * 1024 + 1)
     assert "64 MiB" in pod.fail("read", {"path": "huge.bin"})["error"]
+
+
+# --- apply, rollback and snapshot ----------------------------------------------
+
+
+def tree_of(root: Path) -> dict[str, bytes]:
+    """Every file under root, by posix relative path."""
+    return {
+        path.relative_to(root).as_posix(): path.read_bytes()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
+
+
+def write_specs(files: dict[str, bytes]) -> dict[str, Any]:
+    return {relpath: {"data": encode(data)} for relpath, data in files.items()}
+
+
+@pytest.fixture
+def app(pod: PodAgent) -> Path:
+    """An app directory of four files, as released."""
+    root = pod.home / "app"
+    make_tree(root, {"a.py": b"a1", "b.py": b"b1", "pkg/c.py": b"c1", "d.txt": b"d1"})
+    return root
+
+
+def test_apply_writes_new_files_deletes_stale_ones_and_records_the_release(
+    pod: PodAgent, app: Path
+) -> None:
+    answer = pod.ok(
+        "apply",
+        {
+            "root": "app",
+            "write": write_specs({"a.py": b"a2", "new dir/e f.py": b"e"}),
+            "delete": ["pkg/c.py"],
+            "release": {"commit": "abc"},
+        },
+    )
+
+    assert answer["written"] == 2 and answer["deleted"] == 1
+    assert tree_of(app) == {
+        "a.py": b"a2",
+        "b.py": b"b1",
+        "d.txt": b"d1",
+        "new dir/e f.py": b"e",
+    }
+    assert not (app / "pkg").exists()
+    assert json.loads((pod.state_dir / "release.json").read_text()) == {"commit": "abc"}
+    recorded = json.loads((pod.state_dir / "manifest.json").read_text())
+    assert recorded == {k: sha(v) for k, v in tree_of(app).items()}
+
+
+def test_apply_refuses_to_delete_more_than_the_allowed_share(
+    pod: PodAgent, app: Path
+) -> None:
+    before = tree_of(app)
+
+    answer = pod.fail(
+        "apply",
+        {"root": "app", "delete": ["a.py", "b.py", "d.txt"], "max_removal": 0.5},
+    )
+
+    assert answer["removal_refused"] is True
+    assert "3 of the 4 files" in answer["error"]
+    assert tree_of(app) == before
+
+
+@pytest.mark.parametrize("relpath", ["../escape.py", "/etc/x", "a/../../b", ""])
+def test_apply_refuses_paths_that_leave_the_app_directory(
+    pod: PodAgent, app: Path, relpath: str
+) -> None:
+    pod.fail("apply", {"root": "app", "write": write_specs({relpath: b"x"})})
+
+    assert not (pod.home / "escape.py").exists()
+
+
+def test_apply_refuses_content_that_does_not_match_its_hash(
+    pod: PodAgent, app: Path
+) -> None:
+    spec = {"data": encode(b"a2"), "sha256": sha(b"other")}
+
+    pod.fail("apply", {"root": "app", "write": {"a.py": spec}})
+
+    assert tree_of(app)["a.py"] == b"a1"
+    assert not (pod.state_dir / "apply").exists()
+
+
+def test_an_apply_killed_while_staging_is_rolled_back_by_the_next_call(
+    pod: PodAgent, app: Path
+) -> None:
+    before = tree_of(app)
+    fifo = pod.home / "never-written"
+    os.mkfifo(fifo)
+    request = {
+        "root": "app",
+        "write": {
+            "a.py": {"data": encode(b"a2")},
+            "zz.py": {"source": str(fifo)},
+        },
+    }
+    agent = subprocess.Popen(
+        [sys.executable, str(AGENT), "apply"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        cwd=pod.home,
+        env=dict(os.environ, HOME=str(pod.home)),
+    )
+    assert agent.stdin is not None
+    agent.stdin.write(json.dumps(request).encode())
+    agent.stdin.close()
+    wait_for(lambda: list(app.glob(".podtui-stage-*")), "a staged file")
+    agent.kill()
+    agent.wait()
+
+    answer = pod.ok("snapshot", {"root": "app"})
+
+    assert answer["recovered"] == "rolled back"
+    assert tree_of(app) == before
+    assert not (pod.state_dir / "apply").exists()
+
+
+def test_an_apply_interrupted_after_its_commit_is_completed_by_the_next_call(
+    pod: PodAgent, app: Path
+) -> None:
+    state_dir = str(pod.state_dir)
+    os.makedirs(state_dir, exist_ok=True)
+    plan = agent_module.apply_plan(
+        {"write": write_specs({"a.py": b"a2", "b.py": b"b2"}), "delete": ["d.txt"]},
+        str(app),
+    )
+    journal = dict(plan, phase="commit", release={"commit": "new"})
+    os.makedirs(os.path.join(state_dir, "apply"))
+    agent_module.stage(journal, os.path.join(state_dir, "apply"))
+    agent_module.save_journal(os.path.join(state_dir, "apply"), journal)
+    first = journal["writes"][0]
+    os.replace(first["temp"], app / first["path"])  # the crash came after one rename
+
+    answer = pod.ok("snapshot", {"root": "app"})
+
+    assert answer["recovered"] == "completed"
+    assert tree_of(app) == {"a.py": b"a2", "b.py": b"b2", "pkg/c.py": b"c1"}
+    assert answer["release"] == {"commit": "new"}
+
+
+def test_rollback_puts_the_previous_files_and_release_back(
+    pod: PodAgent, app: Path
+) -> None:
+    pod.ok("release", {"set": {"commit": "old"}})
+    before = tree_of(app)
+    pod.ok(
+        "apply",
+        {
+            "root": "app",
+            "write": write_specs({"a.py": b"a2", "added.py": b"n"}),
+            "delete": ["d.txt"],
+            "release": {"commit": "new"},
+        },
+    )
+
+    answer = pod.ok("rollback", {})
+
+    assert tree_of(app) == before
+    assert answer["release"] == {"commit": "old"}
+    assert pod.ok("release")["release"] == {"commit": "old"}
+
+
+def test_rollback_without_a_previous_release_says_so(pod: PodAgent, app: Path) -> None:
+    assert "no previous release" in pod.fail("rollback", {})["error"]
+
+
+def test_snapshot_reports_the_app_release_image_hash_and_checkout(
+    pod: PodAgent, app: Path
+) -> None:
+    pod.ok("release", {"set": {"commit": "c1"}})
+    (pod.state_dir / "image.json").write_text('{"requirements_hash": "r1"}')
+    checkout = pod.home / "checkout"
+    git = ["git", "-C", str(checkout), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "init", "-q", str(checkout)], check=True)
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "x"], check=True)
+    head = subprocess.run(
+        [*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+    answer = pod.ok("snapshot", {"root": "app", "checkout": str(checkout)})
+
+    assert answer["files"]["a.py"] == sha(b"a1")
+    assert answer["release"] == {"commit": "c1"}
+    assert answer["image_requirements_hash"] == "r1"
+    assert answer["checkout_head"] == head
+    assert answer["recovered"] is None
+
+
+def test_snapshot_reads_the_image_hash_from_a_requirements_sha256_file(
+    pod: PodAgent, app: Path
+) -> None:
+    (pod.home / "requirements.sha256").write_text("r2\n")
+
+    answer = pod.ok(
+        "snapshot", {"root": "app", "image_files": ["missing", "requirements.sha256"]}
+    )
+
+    assert answer["image_requirements_hash"] == "r2"
