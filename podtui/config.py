@@ -51,6 +51,8 @@ class Timeouts:
     command: float = 30.0
     health: float = 5.0
     stop: float = 10.0
+    start: float = 60.0
+    """How long a restarted app may take to pass its health check after a deploy."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,8 @@ class EnvironmentConfig:
     """runpod: the SSH user of pods that do not set their own (default root)."""
     ssh_key: str | None = None
     """runpod: the identity file of pods that do not set their own."""
+    max_removal: float = 0.5
+    """The largest share of the app's files one deploy may delete."""
     known_hosts: str | None = None
     """runpod: the known_hosts file of pods that do not set their own."""
 
@@ -440,6 +444,7 @@ _BUILTIN_SETTINGS: dict[str, object] = {
     "port": 8000,
     "health_path": "/health",
     "deploy_mode": "git",
+    "max_removal": 0.5,
     "idle_minutes": 60.0,
     "http_proxy": False,
 }
@@ -455,6 +460,7 @@ _SETTING_TYPES = {
     "port": "integer",
     "health_path": "string",
     "deploy_mode": "string",
+    "max_removal": "number",
     "timeouts": "table",
     "idle_minutes": "number",
     "http_proxy": "boolean",
@@ -463,7 +469,7 @@ _SETTING_TYPES = {
     "known_hosts": "string",
 }
 _ENVIRONMENT_KEYS = (*_SETTING_TYPES, "pods", "pod_name_pattern")
-_TIMEOUT_KEYS = ("connect", "command", "health", "stop")
+_TIMEOUT_KEYS = ("connect", "command", "health", "stop", "start")
 _POD_TYPES = {
     "name": "string",
     "host": "string",
@@ -883,6 +889,8 @@ def _setting_problem(key: str, value: object) -> str | None:
         )
     if key == "port" and not 1 <= value <= 65535:  # type: ignore[operator]
         return f"expected a port number from 1 to 65535, got {value}"
+    if key == "max_removal" and not 0 <= value <= 1:  # type: ignore[operator]
+        return f"expected a share from 0 to 1 (0.5 is half the app), got {value}"
     if key == "health_path" and not str(value).startswith("/"):
         return f"expected a URL path starting with '/', got {value!r}"
     if key == "start_command":

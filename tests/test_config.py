@@ -670,3 +670,30 @@ def test_idle_minutes_must_be_positive() -> None:
 
     assert "environments" not in message
     assert "defaults.idle_minutes: expected a positive number of minutes" in message
+
+
+def test_max_removal_defaults_to_half_and_can_be_set_per_environment() -> None:
+    config = parse(MINIMAL)
+    dev = parse(
+        MINIMAL.replace(
+            'provider = "local"\n', 'provider = "local"\nmax_removal = 0.2\n'
+        )
+    ).environment("dev")
+
+    assert config.environment("dev").max_removal == 0.5
+    assert dev.max_removal == 0.2
+
+
+def test_max_removal_outside_zero_to_one_is_reported() -> None:
+    message = only_error(MINIMAL + "[defaults]\nmax_removal = 2\n")
+
+    assert message == (
+        "config.toml:11: defaults.max_removal: expected a share from 0 to 1 "
+        "(0.5 is half the app), got 2"
+    )
+
+
+def test_the_start_timeout_of_the_health_gate_can_be_set() -> None:
+    config = parse(MINIMAL + "[defaults.timeouts]\nstart = 90\n")
+
+    assert config.environment("dev").timeouts.start == 90.0
