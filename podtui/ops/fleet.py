@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,7 @@ from podtui.remote.service import start_request
 
 if TYPE_CHECKING:
     from podtui.providers.local import LocalPods
+    from podtui.providers.runpod import RunPodProvider
 
 log = logging.getLogger(__name__)
 
@@ -77,10 +79,20 @@ class PodSession:
 class Fleet:
     """All pods of a config, their connections and their inspection."""
 
-    def __init__(self, config: Config, *, local_pods: LocalPods | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        local_pods: LocalPods | None = None,
+        runpod: RunPodProvider | None = None,
+    ) -> None:
         self.config = config
         self.local_pods = local_pods
         """The local pods to use; by default those of `$PODTUI_HOME`."""
+        self._runpod = runpod
+        self.activity: dict[str, float] = {}
+        """Pod id to when (epoch seconds) it last had a deploy, log view or hot
+        fix; a running pod without one for a while is idle."""
         self._sessions: dict[str, PodSession] = {}
         self._http: httpx.AsyncClient | None = None
         self.provider_errors: dict[str, str] = {}
@@ -92,6 +104,8 @@ class Fleet:
         A provider that fails is recorded in `provider_errors` and its pods
         are left out; the other environments' pods are still returned.
         """
+        if self._runpod is not None:
+            self._runpod.new_refresh()
         results = await asyncio.gather(
             *(self._environment_pods(e) for e in self.config.environments)
         )
@@ -117,9 +131,7 @@ class Fleet:
 
             return ssh_pods(environment)
         if environment.provider == "runpod":
-            from podtui.providers import runpod
-
-            return await runpod.pods(environment)
+            return await self.runpod.pods(environment)
         raise ProviderError(f"unknown provider {environment.provider!r}")
 
     def session(self, pod: Pod) -> PodSession:
@@ -138,6 +150,25 @@ class Fleet:
         else:
             session.pod = pod
         return session
+
+    @property
+    def runpod(self) -> RunPodProvider:
+        """The RunPod provider: one API list call per refresh for all environments."""
+        if self._runpod is None:
+            from podtui.providers.runpod import RunPodProvider
+
+            self._runpod = RunPodProvider()
+        return self._runpod
+
+    def note_activity(self, pod: Pod) -> None:
+        """Record a deploy, log view or hot fix on `pod` now: it is not idle."""
+        self.activity[pod.id] = time.time()
+
+    async def drop_session(self, pod: Pod) -> None:
+        """Close a pod's connection and forget its session (it was stopped)."""
+        session = self._sessions.pop(pod.id, None)
+        if session is not None:
+            await session.connection.close()
 
     @property
     def http(self) -> httpx.AsyncClient:
