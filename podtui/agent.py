@@ -10,6 +10,9 @@ Verbs: ``status``, ``start``, ``stop``, ``restart``, ``release``,
 ``manifest``, ``read``, ``write``, ``apply``, ``rollback``, ``snapshot`` and
 ``version``.
 
+``tail`` is the one verb that streams: it follows a log file and writes
+frames until the client goes away (see its section below).
+
 The app is started under a small supervisor (this same file, re-executed with
 the hidden verb ``_supervise`` in a session of its own). The supervisor starts
 the app in the app's own session and process group, reports the app's pid back
@@ -32,6 +35,7 @@ import hashlib
 import json
 import os
 import platform
+import select
 import shutil
 import signal
 import socket
@@ -43,7 +47,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import IO, Any, Dict  # noqa: UP035
 
-AGENT_VERSION = "2"
+AGENT_VERSION = "3"
 
 DEFAULT_STATE_DIR = ".podtui"
 MAX_READ_BYTES = 64 * 1024 * 1024
@@ -976,6 +980,378 @@ def snapshot(request: Request) -> Answer:
     return answer
 
 
+# --- tail: follow a log file by byte offset -----------------------------------
+#
+# `tail` is the one streaming verb: it reads one JSON request line on stdin,
+# then writes frames to stdout until the client goes away (EOF on stdin, or a
+# write that fails because the channel closed). A frame is one JSON header
+# line; a ``data`` header is followed by exactly ``n`` raw bytes of the file,
+# whole lines only, starting at byte ``off`` of the file ``dev``/``ino``. The
+# client keeps those positions as its cursor and sends them back after a
+# dropped connection, so the tail resumes exactly where it stopped.
+#
+# A renamed log (rotation by rename) is drained and followed on under its new
+# name until its writer has moved on; a truncated log (copy-truncate) is
+# recovered from the copy beside it when the copy holds bytes not yet sent.
+
+TAIL_VERB = "tail"
+TAIL_POLL = 0.05
+"""Seconds between looks at a quiet log file."""
+TAIL_HEARTBEAT = 1.0
+"""Seconds of silence after which a ``beat`` frame tells the client we live."""
+TAIL_CHUNK = 256 * 1024
+"""The most bytes read from one file per look; a full read looks again at once."""
+TAIL_SIGNATURE = 64
+"""Bytes before the offset that identify a file's content when resuming."""
+RETIRE_QUIET = 2.0
+"""Seconds a renamed log must stay quiet, once its successor has lines, to be let go."""
+RETIRE_MAX = 30.0
+"""Seconds a renamed log must stay quiet to be let go in any case."""
+
+
+class ClientGone(Exception):
+    """The tail's client closed the channel: nothing more to do."""
+
+
+class FrameWriter:
+    """Frames to a raw file descriptor, written in full or not at all."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.pending: list[bytes] = []
+        self.last_write = time.monotonic()
+
+    def add(self, header: Request, data: bytes = b"") -> None:
+        """Queue one frame; `flush` writes the queued frames in one go."""
+        self.pending.append(json.dumps(header, separators=(",", ":")).encode())
+        self.pending.append(b"\n" + data)
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        view = memoryview(b"".join(self.pending))
+        self.pending = []
+        try:
+            while view:
+                view = view[os.write(self.fd, view) :]
+        except OSError as error:  # EPIPE and friends: the channel is gone
+            raise ClientGone() from error
+        self.last_write = time.monotonic()
+
+
+class FollowedFile:
+    """One open log file and how far it has been sent."""
+
+    def __init__(self, fd: int, offset: int, signature: bytes = b"") -> None:
+        info = os.fstat(fd)
+        self.fd = fd
+        self.dev = info.st_dev
+        self.ino = info.st_ino
+        self.offset = offset
+        self.signature = signature
+        self.quiet_since = time.monotonic()
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return (self.dev, self.ino)
+
+    def position(self) -> Request:
+        return {"dev": self.dev, "ino": self.ino, "off": self.offset}
+
+    def size(self) -> int:
+        return os.fstat(self.fd).st_size
+
+    def truncated(self) -> bool:
+        """Whether the bytes before the offset are no longer what was sent."""
+        size = self.size()
+        if size < self.offset:
+            return True
+        if not self.signature:
+            return False
+        start = self.offset - len(self.signature)
+        return os.pread(self.fd, len(self.signature), start) != self.signature
+
+    def read(self, out: FrameWriter, whole: bool = False) -> int:
+        """Send what was added since the offset; `whole` sends a last part line too.
+
+        Returns the number of bytes sent; only complete lines are sent unless
+        a line is longer than a chunk or `whole` is set.
+        """
+        data = os.pread(self.fd, TAIL_CHUNK, self.offset)
+        if not whole and len(data) < TAIL_CHUNK:
+            data = data[: data.rfind(b"\n") + 1]
+        if not data:
+            return 0
+        out.add(dict(self.position(), t="data", n=len(data)), data)
+        self.offset += len(data)
+        self.signature = (self.signature + data)[-TAIL_SIGNATURE:]
+        self.quiet_since = time.monotonic()
+        return len(data)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self.fd)
+
+
+def open_log(path: str) -> int | None:
+    """A read-only descriptor of `path`, or None while it does not exist."""
+    try:
+        return os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+
+
+def offset_of_last_lines(fd: int, count: int) -> int:
+    """The offset where the last `count` lines of the open file begin."""
+    size = os.fstat(fd).st_size
+    if count <= 0 or size == 0:
+        return size
+    needed = count if os.pread(fd, 1, size - 1) == b"\n" else count - 1
+    position = size
+    while position > 0:
+        start = max(0, position - TAIL_CHUNK)
+        block = os.pread(fd, position - start, start)
+        index = len(block)
+        while True:
+            index = block.rfind(b"\n", 0, index)
+            if index < 0:
+                break
+            needed -= 1
+            if needed < 0:
+                return start + index + 1
+        position = start
+    return 0
+
+
+def sibling_logs(path: str) -> Iterator[str]:
+    """Files beside the log whose names start with its name (``app.log.1``)."""
+    directory, base = os.path.split(path)
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError:
+        return
+    for name in names:
+        if name != base and name.startswith(base):
+            yield os.path.join(directory, name)
+
+
+def find_by_inode(path: str, dev: int, ino: int) -> str | None:
+    """The log or its renamed sibling that is the file `dev`/`ino`."""
+    for candidate in [path, *sibling_logs(path)]:
+        with contextlib.suppress(OSError):
+            info = os.stat(candidate)
+            if (info.st_dev, info.st_ino) == (dev, ino):
+                return candidate
+    return None
+
+
+class LogFollower:
+    """Follows one log path across renames, truncations and restarts."""
+
+    def __init__(self, path: str, out: FrameWriter) -> None:
+        self.path = path
+        self.out = out
+        self.current: FollowedFile | None = None
+        self.renamed: list[FollowedFile] = []
+        """Rotated-away files, still read while their writer may add to them."""
+        self.missing_told = False
+
+    def start(self, lines: int) -> None:
+        """Begin with the last `lines` lines of the log, if it exists yet."""
+        fd = open_log(self.path)
+        if fd is not None:
+            self.follow(FollowedFile(fd, offset_of_last_lines(fd, lines)), "start")
+
+    def resume(self, cursor: list[Request]) -> None:
+        """Continue from the client's positions: renamed files first, log last."""
+        for position in cursor:
+            found = self.reopen(position)
+            if found is None:
+                self.out.add(dict(position, t="lost"))
+            elif (found.dev, found.ino) == self.stat_key():
+                self.follow(found, "resume")
+            else:
+                self.renamed.append(found)
+
+    def reopen(self, position: Request) -> FollowedFile | None:
+        """The file a cursor position names, opened at its offset, if it is left."""
+        try:
+            dev, ino = int(position["dev"]), int(position["ino"])
+            offset = int(position["off"])
+            signature = base64.b64decode(str(position.get("sig", "")))
+        except (KeyError, TypeError, ValueError):
+            raise AgentFailure("'cursor' must list {dev, ino, off, sig}") from None
+        path = find_by_inode(self.path, dev, ino)
+        fd = open_log(path) if path else None
+        if fd is None:
+            return None
+        found = FollowedFile(fd, offset, signature)
+        if found.key != (dev, ino):  # replaced between the stat and the open
+            found.close()
+            return None
+        return found
+
+    def stat_key(self) -> tuple[int, int] | None:
+        try:
+            info = os.stat(self.path)
+        except OSError:
+            return None
+        return (info.st_dev, info.st_ino)
+
+    def follow(self, followed: FollowedFile, reason: str) -> None:
+        self.current = followed
+        self.missing_told = False
+        self.out.add(dict(followed.position(), t="file", reason=reason))
+
+    def poll(self, whole: bool = False) -> int:
+        """One look at every followed file; the number of bytes sent."""
+        sent = sum(f.read(self.out, whole) for f in self.renamed)
+        self.retire_quiet()
+        sent += self.check_current(whole)
+        return sent
+
+    def check_current(self, whole: bool) -> int:
+        key = self.stat_key()
+        current = self.current
+        if current is None:
+            return self.open_new("start") if key else self.note_missing()
+        if key is not None and key != current.key:
+            sent = current.read(self.out, whole)
+            self.renamed.append(current)
+            return sent + self.open_new("rename")
+        if current.truncated():
+            self.recover_copy(current)
+            current.offset, current.signature = 0, b""
+            self.out.add(dict(current.position(), t="file", reason="truncate"))
+        return current.read(self.out, whole)
+
+    def open_new(self, reason: str) -> int:
+        fd = open_log(self.path)
+        if fd is None:
+            return self.note_missing()
+        self.follow(FollowedFile(fd, 0), reason)
+        assert self.current is not None
+        return self.current.read(self.out)
+
+    def note_missing(self) -> int:
+        if not self.missing_told:
+            self.out.add({"t": "missing", "path": self.path})
+            self.missing_told = True
+        return 0
+
+    def recover_copy(self, truncated: FollowedFile) -> None:
+        """Send what a copy-truncate copied away before it was read.
+
+        The copy is the sibling whose bytes before the offset match what was
+        sent (the signature) and that is longer than the offset.
+        """
+        for path in sibling_logs(self.path):
+            fd = open_log(path)
+            if fd is None:
+                continue
+            copy = FollowedFile(fd, truncated.offset, truncated.signature)
+            try:
+                if copy.key != truncated.key and not copy.truncated():
+                    while copy.read(self.out, whole=True):
+                        self.out.flush()
+                    self.out.add(dict(copy.position(), t="retire"))
+                    return
+            finally:
+                copy.close()
+
+    def retire_quiet(self) -> None:
+        """Let go of renamed files whose writer has moved on to the new log."""
+        now = time.monotonic()
+        successor_has_lines = self.current is not None and self.current.size() > 0
+        for followed in list(self.renamed):
+            quiet = now - followed.quiet_since
+            if quiet >= RETIRE_MAX or (successor_has_lines and quiet >= RETIRE_QUIET):
+                followed.read(self.out, whole=True)
+                self.out.add(dict(followed.position(), t="retire"))
+                followed.close()
+                self.renamed.remove(followed)
+
+
+def tail(request: Request, out: FrameWriter, stdin_fd: int) -> None:
+    """Stream the log named by `request` until the client goes away.
+
+    Request fields: ``path``; ``lines`` (how many existing lines to send
+    first, default 10); ``cursor`` (positions from an earlier tail, instead of
+    ``lines``); ``follow`` (default true; false sends what is there and ends).
+    """
+    path = resolve_path(text_field(request, "path"))
+    lines = request.get("lines", 10)
+    cursor = request.get("cursor") or []
+    if not isinstance(lines, int) or not isinstance(cursor, list):
+        raise AgentFailure("'lines' must be a number and 'cursor' a list")
+    follower = LogFollower(path, out)
+    out.add({"t": "hello", "pid": os.getpid(), "path": path})
+    if cursor:
+        follower.resume(cursor)
+    else:
+        follower.start(lines)
+    if not request.get("follow", True):
+        while follower.poll(whole=True) >= TAIL_CHUNK:
+            out.flush()
+        out.add({"t": "end"})
+        out.flush()
+        return
+    follow_until_gone(follower, out, stdin_fd)
+
+
+def follow_until_gone(follower: LogFollower, out: FrameWriter, stdin_fd: int) -> None:
+    """Poll the log, sending frames, until stdin closes or a write fails."""
+    while True:
+        sent = follower.poll()
+        if not sent and time.monotonic() - out.last_write >= TAIL_HEARTBEAT:
+            out.add({"t": "beat"})
+        out.flush()
+        if sent >= TAIL_CHUNK:
+            continue
+        readable, _, _ = select.select([stdin_fd], [], [], TAIL_POLL)
+        if readable and not os.read(stdin_fd, 4096):
+            raise ClientGone()
+
+
+def read_request_line(stdin_fd: int) -> bytes:
+    """The first line of stdin, read without buffering past it."""
+    line = b""
+    while not line.endswith(b"\n"):
+        byte = os.read(stdin_fd, 1)
+        if not byte:
+            break
+        line += byte
+    return line
+
+
+def run_tail(stdin_fd: int = 0, stdout_fd: int = 1) -> int:
+    """The `tail` verb's command line: frames out until the client leaves."""
+    out = FrameWriter(stdout_fd)
+    try:
+        request = parse_request(read_request_line(stdin_fd).decode("utf-8"))
+        tail(request, out, stdin_fd)
+    except ClientGone:
+        return 0
+    except AgentFailure as failure:
+        return tail_failed(out, str(failure))
+    except Exception as error:  # noqa: BLE001 - the client expects a frame
+        return tail_failed(out, f"{type(error).__name__}: {error}")
+    return 0
+
+
+def tail_failed(out: FrameWriter, message: str) -> int:
+    """End the stream with an ``error`` frame that the client shows."""
+    out.pending = []
+    out.add({"t": "error", "error": message})
+    with contextlib.suppress(ClientGone):
+        out.flush()
+    return 1
+
+
+STREAMING_VERBS: dict[str, Callable[[int, int], int]] = {TAIL_VERB: run_tail}
+"""Verbs that stream frames instead of answering once: fds in, exit code out."""
+
+
 # --- the command line ---------------------------------------------------------
 
 
@@ -1050,6 +1426,8 @@ def main(
 ) -> int:
     """Run one verb: `argv` without the program name, JSON in and out."""
     argv = sys.argv[1:] if argv is None else argv
+    if len(argv) == 1 and argv[0] in STREAMING_VERBS:
+        return STREAMING_VERBS[argv[0]](0, 1)
     stdin = sys.stdin if stdin is None else stdin
     stdout = sys.stdout if stdout is None else stdout
     try:
