@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 
 HOST_MODULE = "podtui.providers.local_host"
 HOST_START_TIMEOUT = 30.0
+IMAGE_FILE = ".podtui/image.json"
+"""The requirements hash a local pod's "image" was built with."""
 
 
 def state_dir() -> Path:
@@ -307,6 +309,30 @@ def seed_pod(root: Path, environment: EnvironmentConfig, config: Config) -> None
     release = local_release(config)
     _write_atomic(root / RELEASE_FILE, json.dumps(release.to_dict()))
     _write_atomic(root / MANIFEST_FILE, json.dumps(manifest_of(app_dir)))
+    # The pod's "image" was built with today's requirements, as a real pod's
+    # image records the requirements it was built from.
+    image = {"requirements_hash": release.requirements_hash}
+    _write_atomic(root / IMAGE_FILE, json.dumps(image))
+    clone_checkout(repo, root / environment.workspace_dir / config.project.name)
+
+
+def clone_checkout(repo: Path, target: Path) -> None:
+    """Give the pod a git checkout of the project, its origin the local repo.
+
+    As on a real pod, `git pull` in the workspace checkout then fetches what
+    was committed locally. A project that is not a git repository gets none.
+    """
+    if target.exists() or not (repo / ".git").exists():
+        return
+    result = subprocess.run(
+        ["git", "clone", "-q", "--", str(repo), str(target)],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        log.warning("cannot clone %s for a local pod: %s", repo, result.stderr.strip())
 
 
 def free_ports(count: int) -> list[int]:
