@@ -104,7 +104,7 @@ class FakeRunPod:
     echo (an error message that quotes the API key)."""
     resume_gpus: int | None = None
     """When set, resumed pods come back with this many GPUs."""
-    polls_after_resume: int = 1
+    polls_after_resume: int = 2
     url: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
