@@ -85,6 +85,7 @@ def report_json(report: PodReport) -> dict[str, Any]:
         "requirements_hash": release.requirements_hash if release else None,
         "gpu": pod.gpu,
         "cost_per_hour": pod.cost_per_hour,
+        "pod_uptime": pod.uptime,
         "error": report.error,
     }
 
@@ -99,3 +100,29 @@ def render_table(rows: list[dict[str, str]], columns: dict[str, str]) -> str:
     for row in rows:
         lines.append("  ".join(row[key].ljust(widths[key]) for key in columns))
     return "\n".join(line.rstrip() for line in lines)
+
+
+BILLED_STATUSES = ("running", "starting", "unreachable")
+"""A pod in one of these states holds its machine, so it costs its $/hr."""
+
+
+def cost_totals(reports: list[PodReport]) -> dict[str, float]:
+    """$/hr of the pods that hold a machine, per environment, in report order."""
+    totals: dict[str, float] = {}
+    for report in reports:
+        cost = report.pod.cost_per_hour
+        if cost is None or report.status.value not in BILLED_STATUSES:
+            continue
+        environment = report.pod.environment
+        totals[environment] = totals.get(environment, 0.0) + cost
+    return totals
+
+
+def format_cost_totals(reports: list[PodReport]) -> str:
+    """`cloud $0.52/hr · batch $0.26/hr · total $0.78/hr`; empty with no costs."""
+    totals = cost_totals(reports)
+    if not totals:
+        return ""
+    parts = [f"{name} ${cost:.2f}/hr" for name, cost in totals.items()]
+    parts.append(f"total ${sum(totals.values()):.2f}/hr")
+    return " · ".join(parts)
