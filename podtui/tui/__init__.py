@@ -1,0 +1,1 @@
+"""The Textual front end: the dashboard of every pod and its screens."""
