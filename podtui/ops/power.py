@@ -194,3 +194,17 @@ def _epoch(text: str) -> float | None:
     if moment.tzinfo is None:
         return None
     return moment.timestamp()
+
+
+async def apply_power(fleet: Fleet, pod: Pod, action: str) -> str:
+    """Run what a power dialog answered ("stop", "resume" or "terminate", the
+    name already typed); the sentence to show the user."""
+    if action == "stop":
+        after = await stop_pod(fleet, pod)
+        return f"{after.name} {after.status.value}: its volume is kept"
+    if action == "resume":
+        return (await resume_pod(fleet, pod)).message
+    if action == "terminate":
+        await terminate_pod(fleet, pod, pod.name)
+        return f"{pod.name} terminated"
+    raise ValueError(f"unknown power action {action!r}")
