@@ -118,10 +118,14 @@ class TailReader:
         self.lines: list[str] = []
         self.states: list[TailState] = []
 
-    async def read_lines(self, count: int) -> list[str]:
-        """Read events until `count` lines have arrived in all."""
+    async def read_lines(self, count: int, *, numbered: bool = False) -> list[str]:
+        """Read events until `count` lines (or numbered lines) have arrived."""
+
+        def arrived() -> int:
+            return len(numbered_only(self.lines) if numbered else self.lines)
+
         async with asyncio.timeout(DEADLINE):
-            while len(self.lines) < count:
+            while arrived() < count:
                 event = await anext(self.events)
                 if isinstance(event, LogBatch):
                     self.lines += event.lines

@@ -35,7 +35,7 @@ async def test_a_pod_log_tail_goes_live_and_shows_new_lines(
     await reader.read_state(TailState.LIVE)
 
     append(log, 0, 500)
-    await reader.read_lines(500)
+    await reader.read_lines(500, numbered=True)
     await reader.aclose()
 
     assert reader.states[:2] == [TailState.CONNECTING, TailState.LIVE]
@@ -52,7 +52,7 @@ async def test_rotation_by_rename_loses_and_repeats_no_line(
 
     os.rename(log, f"{log}.1")
     append(log, 1000, 1000)
-    await reader.read_lines(2000)
+    await reader.read_lines(2000, numbered=True)
     await reader.aclose()
 
     assert numbered_only(reader.lines) == numbered(0, 2000)
@@ -71,7 +71,7 @@ async def test_rotation_by_copy_truncate_loses_and_repeats_no_line(
     shutil.copyfile(log, f"{log}.1")
     os.truncate(log, 0)
     append(log, 2000, 1000)
-    await reader.read_lines(3000)
+    await reader.read_lines(3000, numbered=True)
     await reader.aclose()
 
     assert numbered_only(reader.lines) == numbered(0, 3000)
@@ -88,7 +88,7 @@ async def test_a_service_restart_keeps_the_tail_going(
 
     await session.restart_app()
     append(log, 300, 300)
-    await reader.read_lines(600)
+    await reader.read_lines(600, numbered=True)
     await reader.aclose()
 
     assert numbered_only(reader.lines) == numbered(0, 600)
@@ -108,7 +108,7 @@ async def test_a_killed_connection_resumes_at_its_offset(
     (await session.connection.connection()).abort()
     append(log, 1000, 1000)
     await reader.read_state(TailState.LIVE)
-    await reader.read_lines(2000)
+    await reader.read_lines(2000, numbered=True)
     await reader.aclose()
 
     assert TailState.RECONNECTING in reader.states
