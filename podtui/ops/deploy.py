@@ -555,8 +555,20 @@ async def health_gate(
         detail = await gate_check(fleet, session, release)
         if detail is None or loop.time() + delay > deadline:
             return detail
+        exited = await app_exit(session)
+        if exited is not None:
+            return exited
         await asyncio.sleep(delay)
         delay = min(delay * 1.5, GATE_POLL_MAX)
+
+
+async def app_exit(session: PodSession) -> str | None:
+    """Why the app is not running any more, or None while it runs."""
+    status = await session.agent.call("status")
+    app = status.get("app") or {}
+    if app.get("running"):
+        return None
+    return f"the app exited with status {app.get('exit_code')}"
 
 
 async def gate_check(
