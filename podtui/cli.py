@@ -23,7 +23,19 @@ from podtui.errors import ConfigError, PodtuiError
 if TYPE_CHECKING:
     from podtui.config import Config
 
-COMMANDS = ("status", "local", "trust", "image", "stop", "resume", "terminate", "logs")
+COMMANDS = (
+    "status",
+    "local",
+    "trust",
+    "image",
+    "stop",
+    "resume",
+    "terminate",
+    "logs",
+    "deploy",
+    "restart",
+    "promote",
+)
 """Modules of `podtui.commands`, one per subcommand group."""
 
 EXIT_FAILED = 1
