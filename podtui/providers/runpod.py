@@ -225,10 +225,20 @@ class _WatchedRequests:
 
 
 def _sdk() -> Any:
-    """The `runpod` package, imported on first use (it takes over a second)."""
+    """The `runpod` package, imported on first use (it takes over a second).
+
+    Importing it calls `logging.basicConfig` (INFO, to stderr), which would
+    print every library's log lines over the app: that is undone here.
+    """
     with _sdk_lock:
+        root = logging.getLogger()
+        handlers, level = list(root.handlers), root.level
         import runpod
         from runpod.api import graphql
+
+        for handler in [h for h in root.handlers if h not in handlers]:
+            root.removeHandler(handler)
+        root.setLevel(level)
 
         if not isinstance(graphql.requests, _WatchedRequests):
             graphql.requests = _WatchedRequests(graphql.requests)
@@ -293,9 +303,7 @@ class RunPodAPI:
 
     async def list_pods(self) -> list[dict[str, Any]]:
         """Every pod of the account, as the API describes it."""
-        pods = await self._call(
-            "list pods", lambda sdk, key: sdk.get_pods(api_key=key)
-        )
+        pods = await self._call("list pods", lambda sdk, key: sdk.get_pods(api_key=key))
         return [pod for pod in pods or [] if isinstance(pod, dict)]
 
     async def get_pod(self, pod_id: str) -> dict[str, Any] | None:

@@ -4,6 +4,8 @@ to environments, the truth about their status, the API key and every fault."""
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from podtui.errors import ProviderError
 from podtui.model import PodStatus
 from podtui.ops.fleet import Fleet
 from podtui.providers.runpod import RunPodAPI, RunPodProvider, api_key
+from tests.conftest import REPO_ROOT
 from tests.runpod_provider.conftest import API_KEY, FakeRunPod
 
 CONFIG = """\
@@ -377,3 +380,23 @@ async def test_a_failing_runpod_api_leaves_other_providers_working(
 
     assert [pod.name for pod in pods] == ["lab-1"]
     assert "HTTP 500" in fleet.provider_errors["cloud"]
+
+
+def test_importing_the_sdk_leaves_the_logging_setup_alone() -> None:
+    script = (
+        "import logging\n"
+        "from podtui.providers.runpod import _sdk\n"
+        "_sdk()\n"
+        "root = logging.getLogger()\n"
+        "print(len(root.handlers), logging.getLevelName(root.level))\n"
+    )
+
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO_ROOT,
+    )
+
+    assert result.stdout.split() == ["0", "WARNING"]
