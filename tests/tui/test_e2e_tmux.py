@@ -1,0 +1,117 @@
+"""podtui in a real terminal (tmux), started and quit as a person would."""
+
+from __future__ import annotations
+
+import os
+import select
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from podtui.providers.local import LocalPods
+from tests.conftest import REPO_ROOT, require_tool
+
+POD_NAMES = ("dev-1", "dev-2", "staging-1", "prod-1")
+DEADLINE = 60.0
+EXITED = "podtui-exited"
+"""The tmux channel signalled when the program's pane dies."""
+
+
+class Terminal:
+    """A tmux server of its own (its own socket) running one program.
+
+    Everything the program draws is also copied into a FIFO, so waiting for
+    the screen to change is waiting for output, not polling on a timer.
+    """
+
+    def __init__(self, tmux: str, socket_name: str, fifo: Path) -> None:
+        self.tmux = tmux
+        self.socket_name = socket_name
+        os.mkfifo(fifo)
+        self.fifo = fifo
+        self._output = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+        # Our own writer keeps the FIFO open, so it never reads as ended.
+        self._keep_open = os.open(fifo, os.O_WRONLY)
+
+    def run(self, *args: str) -> str:
+        command = [self.tmux, "-L", self.socket_name, *args]
+        done = subprocess.run(command, capture_output=True, text=True, check=True)
+        return done.stdout
+
+    def start(self, command: str, env: dict[str, str], cwd: Path) -> None:
+        settings = [a for key, value in env.items() for a in ("-e", f"{key}={value}")]
+        self.run(
+            "new-session", "-d", "-s", "podtui", "-x", "160", "-y", "48",
+            "-c", str(cwd), *settings, command,
+            ";", "set-option", "-t", "podtui", "remain-on-exit", "on",
+            ";", "set-hook", "-t", "podtui", "pane-died", f"wait-for -S {EXITED}",
+            ";", "pipe-pane", "-t", "podtui", f"cat >> {shlex.quote(str(self.fifo))}",
+        )  # fmt: skip
+
+    def screen(self) -> str:
+        return self.run("capture-pane", "-p", "-t", "podtui")
+
+    def pane(self, field: str) -> str:
+        return self.run(
+            "display-message", "-p", "-t", "podtui", f"#{{{field}}}"
+        ).strip()
+
+    def wait_for_screen(self, condition: Callable[[str], bool], what: str) -> None:
+        """Wait, output by output, until the screen satisfies `condition`."""
+        deadline = time.monotonic() + DEADLINE
+        while not condition(self.screen()):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                pytest.fail(f"no {what} within {DEADLINE:g}s; screen:\n{self.screen()}")
+            if select.select([self._output], [], [], left)[0]:
+                os.read(self._output, 1 << 16)
+
+    def wait_for_exit(self) -> int:
+        """Wait for the program to end (tmux signals it); its exit status."""
+        try:
+            self.run_waiting("wait-for", EXITED)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"podtui still running; screen:\n{self.screen()}")
+        return int(self.pane("pane_dead_status"))
+
+    def run_waiting(self, *args: str) -> None:
+        command = [self.tmux, "-L", self.socket_name, *args]
+        subprocess.run(command, check=True, timeout=DEADLINE)
+
+    def close(self) -> None:
+        subprocess.run([self.tmux, "-L", self.socket_name, "kill-server"])
+        os.close(self._output)
+        os.close(self._keep_open)
+
+
+@pytest.fixture
+def terminal(tmp_path: Path) -> Iterator[Terminal]:
+    tmux = require_tool("tmux")
+    terminal = Terminal(tmux, f"podtui-test-{os.getpid()}", tmp_path / "output")
+    yield terminal
+    terminal.close()
+
+
+def every_pod_healthy(screen: str) -> bool:
+    rows = [line for line in screen.splitlines() if "running" in line]
+    healthy = sum("✓" in row for row in rows)
+    return all(name in screen for name in POD_NAMES) and healthy == len(POD_NAMES)
+
+
+def test_podtui_shows_every_pod_healthy_in_a_terminal_and_quits_on_q(
+    terminal: Terminal, local_pods: LocalPods, podtui_home: Path, config_path: Path
+) -> None:
+    env = {"PODTUI_HOME": str(podtui_home), "PYTHONPATH": str(REPO_ROOT)}
+    command = f"{shlex.quote(sys.executable)} -m podtui --config {config_path}"
+    terminal.start(command, env, REPO_ROOT)
+
+    terminal.wait_for_screen(every_pod_healthy, "four healthy pods")
+    terminal.run("send-keys", "-t", "podtui", "q")
+
+    assert terminal.wait_for_exit() == 0
+    assert local_pods.host_pid() is not None
