@@ -700,7 +700,11 @@ async def target_pods(
         for pod in await fleet.pods()
         if pod.environment == environment.name and (only is None or pod.name == only)
     ]
-    down = [pod for pod in pods if pod.status != PodStatus.RUNNING or pod.ssh is None]
+    down = [
+        pod
+        for pod in pods
+        if pod.ssh is None or pod.status in (PodStatus.STOPPED, PodStatus.UNREACHABLE)
+    ]
     if not pods or down:
         names = ", ".join(pod.name for pod in down) or environment.name
         reason = down[0].reason if down else fleet.provider_errors.get(environment.name)
