@@ -13,6 +13,7 @@ import asyncio
 import importlib
 import logging
 import threading
+import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, ClassVar
 
@@ -27,6 +28,8 @@ from textual.worker import Worker, WorkerState
 from podtui.config import Config
 from podtui.errors import PodtuiError
 from podtui.model import Pod, PodReport
+from podtui.ops.power import apply_power, can_power, idle_note, idle_seconds
+from podtui.present import format_cost_totals
 from podtui.tui import cells
 from podtui.tui.commands import PodCommands
 from podtui.tui.confirm_screen import ConfirmScreen
@@ -40,6 +43,7 @@ from podtui.tui.messages import (
     ServiceRestartFailed,
 )
 from podtui.tui.pod_table import ENVIRONMENT_PREFIX, PodTable
+from podtui.tui.power_dialog import PowerDialog
 
 if TYPE_CHECKING:
     from podtui.ops.fleet import Fleet
@@ -62,6 +66,13 @@ class PodtuiApp(App[None]):
             "Refresh",
             tooltip="Inspect every pod now",
             id="refresh",
+        ),
+        Binding(
+            "s",
+            "power",
+            "Stop/resume",
+            tooltip="Stop a running RunPod pod or resume a stopped one",
+            id="power",
         ),
         Binding(
             "question_mark",
@@ -306,9 +317,12 @@ class PodtuiApp(App[None]):
             f"{len(self.pods)} pods · {running} running · ",
             (f"{healthy} healthy", "green" if healthy == len(self.pods) else "yellow"),
         )
-        costs = [pod.cost_per_hour for pod in self.pods.values() if pod.cost_per_hour]
+        costs = format_cost_totals(reports)
         if costs:
-            summary.append(f" · ${sum(costs):.2f}/hr")
+            summary.append(f" · {costs}")
+        idle = sum(1 for report in reports if self._idle_seconds(report) is not None)
+        if idle:
+            summary.append(f" · {idle} idle", style="bold yellow")
         if self.local_pods_starting:
             summary.append("   starting local pods…", style="italic yellow")
         self.query_one("#summary", Static).update(summary)
@@ -328,7 +342,17 @@ class PodtuiApp(App[None]):
             pod = self.pods.get(key)
             return Text(f"{pod.name}: checking…" if pod else "")
         style = "red" if report.error else ""
-        return Text(cells.report_detail(report), style=style)
+        detail = Text(cells.report_detail(report), style=style)
+        idle = self._idle_seconds(report)
+        if idle is not None:
+            detail.append(f" · {idle_note(report.pod, idle)}", style="bold yellow")
+        return detail
+
+    def _idle_seconds(self, report: PodReport) -> float | None:
+        """How long a running RunPod pod has gone unused, once past its limit."""
+        activity = self.fleet.activity.get(report.pod.id) if self.fleet else None
+        environment = self.config.environment(report.pod.environment)
+        return idle_seconds(report, environment, activity, time.time())
 
     def _environment_detail(self, name: str) -> Text:
         environment = self.config.environment(name)
@@ -395,6 +419,54 @@ class PodtuiApp(App[None]):
             group="restart",
             exit_on_error=False,
         )
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Offer stop/resume only when the config has RunPod environments."""
+        if action == "power":
+            return any(e.provider == "runpod" for e in self.config.environments)
+        return True
+
+    def action_power(self) -> None:
+        """Stop the highlighted RunPod pod, or resume it if stopped, after asking."""
+        pod = self.pods.get(self.query_one(PodTable).highlighted_key() or "")
+        if pod is None or not can_power(pod):
+            self.notify(
+                "Only RunPod pods can be stopped and resumed.", severity="warning"
+            )
+            return
+
+        def answered(action: str | None) -> None:
+            if action:
+                self.run_worker(
+                    self._power(pod, action),
+                    name=f"{action} {pod.name}",
+                    group="power",
+                    exit_on_error=False,
+                )
+
+        self.push_screen(PowerDialog(pod), answered)
+
+    async def _power(self, pod: Pod, action: str) -> None:
+        fleet = await self._get_fleet()
+        self.notify(f"{action.capitalize()} {pod.name}…")
+        try:
+            message = await apply_power(fleet, pod, action)
+        except PodtuiError as error:
+            self.notify(
+                str(error),
+                title=f"Could not {action} {pod.name}",
+                severity="error",
+                timeout=10,
+            )
+            return
+        severity = "warning" if "WITHOUT a GPU" in message else "information"
+        self.notify(
+            message,
+            title=f"{action.capitalize()}: {pod.name}",
+            severity=severity,
+            timeout=15,
+        )
+        self.action_refresh_pods()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """The built-in palette commands, less those PodCommands already offers."""
