@@ -11,11 +11,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from podtui.config import EnvironmentConfig
 from podtui.errors import PodtuiError
 from podtui.model import Pod, PodReport, PodStatus
-from podtui.ops.fleet import Fleet
+
+if TYPE_CHECKING:
+    from podtui.ops.fleet import Fleet
 
 log = logging.getLogger(__name__)
 
