@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 LOG_TAIL_LINES = 20
 GATE_POLL_START = 0.05
 GATE_POLL_MAX = 0.5
+EXIT_CHECK_INTERVAL = 1.0
+"""Seconds between looks at whether the app exited while the gate waits."""
 IMAGE_HASH_FILES = ("/app/requirements.sha256",)
 """Where a pod image records its requirements hash (see the Dockerfile)."""
 
@@ -551,13 +553,17 @@ async def health_gate(
     deadline = loop.time() + environment.timeouts.start
     delay = GATE_POLL_START
     detail = "no answer"
+    next_exit_check = loop.time() + EXIT_CHECK_INTERVAL
     while True:
         detail = await gate_check(fleet, session, release)
         if detail is None or loop.time() + delay > deadline:
             return detail
-        exited = await app_exit(session)
-        if exited is not None:
-            return exited
+        if loop.time() >= next_exit_check:
+            # Each look costs an agent run on the pod: not on every poll.
+            exited = await app_exit(session)
+            if exited is not None:
+                return exited
+            next_exit_check = loop.time() + EXIT_CHECK_INTERVAL
         await asyncio.sleep(delay)
         delay = min(delay * 1.5, GATE_POLL_MAX)
 
