@@ -68,9 +68,9 @@ def api_key() -> str:
     key = os.environ.get(KEY_ENV_VAR, "").strip()
     if key:
         return key
-    key = _key_from_file(Path(CREDENTIALS_FILE).expanduser())
-    if key:
-        return key
+    from_file = _key_from_file(Path(CREDENTIALS_FILE).expanduser())
+    if from_file:
+        return from_file
     raise ProviderError("no RunPod API key found", hint=KEY_HINT)
 
 
@@ -418,18 +418,18 @@ def pods_of(environment: EnvironmentConfig, listing: list[dict[str, Any]]) -> li
             log.warning("RunPod listed a pod with an invalid id; ignoring it")
     found = []
     for pod_config in environment.pods:
-        data = by_id.get(pod_config.pod_id or "")
-        if data is None:
+        listed = by_id.get(pod_config.pod_id or "")
+        if listed is None:
             found.append(_missing_pod(environment, pod_config))
         else:
-            found.append(runpod_pod(environment, data, pod_config))
+            found.append(runpod_pod(environment, listed, pod_config))
     if environment.pod_name_pattern:
-        listed = {pod_config.pod_id for pod_config in environment.pods}
+        by_config = {pod_config.pod_id for pod_config in environment.pods}
         pattern = re.compile(environment.pod_name_pattern)
         matching = [
             data
             for pod_id, data in by_id.items()
-            if pod_id not in listed and pattern.search(str(data.get("name") or ""))
+            if pod_id not in by_config and pattern.search(str(data.get("name") or ""))
         ]
         matching.sort(key=lambda data: (str(data.get("name")), data["id"]))
         found.extend(runpod_pod(environment, data, None) for data in matching)
