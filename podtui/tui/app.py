@@ -459,11 +459,10 @@ class PodtuiApp(App[None]):
                 timeout=10,
             )
             return
-        severity = "warning" if "WITHOUT a GPU" in message else "information"
         self.notify(
             message,
             title=f"{action.capitalize()}: {pod.name}",
-            severity=severity,
+            severity="warning" if "WITHOUT a GPU" in message else "information",
             timeout=15,
         )
         self.action_refresh_pods()
