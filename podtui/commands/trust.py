@@ -1,4 +1,4 @@
-"""`podtui trust POD`: record an `ssh` pod's host key after the user checks it.
+"""`podtui trust POD`: record a pod's host key after the user checks it.
 
 An unknown host key is a question for the user, never accepted silently: this
 shows the key's fingerprint and records it in the pod's known_hosts file only
@@ -11,13 +11,19 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from podtui.errors import HostKeyError, PodtuiError, UnreachableError
 
+if TYPE_CHECKING:
+    from podtui.config import Config
+    from podtui.model import Pod
+
 
 def add_parser(subparsers: Any) -> None:
-    parser = subparsers.add_parser("trust", help="check and record an ssh pod's host key")
+    parser = subparsers.add_parser(
+        "trust", help="check and record a pod's host key (ssh and runpod pods)"
+    )
     parser.add_argument("pod", help="the pod's name in the config")
     parser.add_argument(
         "--yes", action="store_true", help="record the key without asking (scripts)"
@@ -28,16 +34,19 @@ def run(args: argparse.Namespace) -> int:
     from podtui.cli import load
 
     config = load(args)
-    environment, pod = config.find_pod(args.pod)
-    if environment.provider != "ssh" or pod.host is None:
+    environment, _ = config.find_pod(args.pod)
+    if environment.provider == "local":
         raise PodtuiError(
-            f"{pod.name} is a {environment.provider} pod; podtui manages its host keys"
+            f"{args.pod} is a local pod; podtui pins its host keys itself"
         )
-    port = pod.port or 22
-    known_hosts = Path(pod.known_hosts or "~/.ssh/known_hosts").expanduser()
-    key = asyncio.run(fetch_host_key(pod.name, pod.host, port))
-    entry = host_entry(pod.host, port)
-    recorded = recorded_keys(known_hosts, pod.host, port)
+    pod = asyncio.run(listed_pod(config, args.pod))
+    if pod.ssh is None:
+        raise PodtuiError(f"{pod.name} has no SSH endpoint now", hint=pod.reason)
+    host, port = pod.ssh.host, pod.ssh.port or 22
+    known_hosts = Path(pod.ssh.known_hosts or "~/.ssh/known_hosts").expanduser()
+    key = asyncio.run(fetch_host_key(pod.name, host, port))
+    entry = host_entry(host, port)
+    recorded = recorded_keys(known_hosts, host, port)
     public = key.export_public_key().decode().split()[:2]
     fingerprint = key.get_fingerprint("sha256")
     if recorded and " ".join(public) not in recorded:
@@ -60,6 +69,21 @@ def run(args: argparse.Namespace) -> int:
         file.write(f"{entry} {' '.join(public)}\n")
     print(f"recorded in {known_hosts}")
     return 0
+
+
+async def listed_pod(config: Config, name: str) -> Pod:
+    """The pod as its provider lists it now (RunPod ports change on resume)."""
+    from podtui.ops.fleet import Fleet
+
+    fleet = Fleet(config)
+    try:
+        for pod in await fleet.pods():
+            if pod.name == name:
+                return pod
+    finally:
+        await fleet.close()
+    problems = "; ".join(fleet.provider_errors.values())
+    raise PodtuiError(f"{name} is not listed by its provider", hint=problems or None)
 
 
 async def fetch_host_key(name: str, host: str, port: int) -> Any:
