@@ -33,6 +33,7 @@ from podtui.present import format_cost_totals
 from podtui.tui import cells
 from podtui.tui.commands import PodCommands
 from podtui.tui.confirm_screen import ConfirmScreen
+from podtui.tui.deploy_actions import DeployActions
 from podtui.tui.help_screen import HelpScreen, KeyHelp
 from podtui.tui.messages import (
     LocalPodsFailed,
@@ -53,7 +54,7 @@ log = logging.getLogger(__name__)
 FLEET_MODULE = "podtui.ops.fleet"
 
 
-class PodtuiApp(App[None]):
+class PodtuiApp(DeployActions, App[None]):
     """The dashboard: one table of all pods, refreshed live."""
 
     CSS_PATH = "app.tcss"
@@ -75,6 +76,27 @@ class PodtuiApp(App[None]):
             id="power",
         ),
         Binding(
+            "d",
+            "deploy",
+            "Deploy",
+            tooltip="Deploy the local release to the highlighted environment or pod",
+            id="deploy",
+        ),
+        Binding(
+            "p",
+            "promote",
+            "Promote",
+            tooltip="Deploy the release healthy here to the next environment",
+            id="promote",
+        ),
+        Binding(
+            "r",
+            "restart_pods",
+            "Restart",
+            tooltip="Restart the highlighted environment or pod, health-gated",
+            id="restart",
+        ),
+        Binding(
             "question_mark",
             "help",
             "Help",
@@ -93,8 +115,11 @@ class PodtuiApp(App[None]):
         *,
         fleet: Fleet | None = None,
         start_local_pods: bool = True,
+        exit_when_ready: bool = False,
     ) -> None:
         super().__init__()
+        self.exit_when_ready = exit_when_ready
+        """Quit as soon as every pod shows healthy (for start-up benchmarks)."""
         self.config = config
         """The loaded config: environments, pods and the refresh interval."""
         self.fleet = fleet
@@ -253,6 +278,12 @@ class PodtuiApp(App[None]):
         self.show_summary()
         if self.query_one(PodTable).highlighted_key() == report.pod.id:
             self.show_detail()
+        if self.exit_when_ready and self._all_healthy():
+            self.exit()
+
+    def _all_healthy(self) -> bool:
+        reports = [self.reports.get(pod_id) for pod_id in self.pods]
+        return bool(reports) and all(r is not None and r.healthy for r in reports)
 
     @on(LocalPodsStarted)
     def _local_pods_started(self, message: LocalPodsStarted) -> None:
