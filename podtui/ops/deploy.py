@@ -739,7 +739,7 @@ async def plan_deploy(
     )
     release = source.release.short
     if mode == "git":
-        release = "the latest commit of each pod's upstream (git pull)"
+        release = f"what each pod pulls (local HEAD {release})"
     return DeployPlan(
         environment.name,
         environment.protected,

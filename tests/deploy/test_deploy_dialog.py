@@ -1,12 +1,21 @@
-"""The production deploy confirmation, driven through Textual's Pilot."""
+"""The production deploy confirmation, driven through Textual's Pilot:
+on its own, and from the dashboard's `d` key on real local pods."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from textual.app import App
+from textual.pilot import Pilot
 from textual.widgets import Static
 
 from podtui.ops.deploy import DeployPlan
+from podtui.ops.fleet import Fleet
+from podtui.tui.app import PodtuiApp
 from podtui.tui.deploy_dialog import DeployConfirmDialog
+from podtui.tui.pod_table import PodTable
+from tests.deploy.conftest import DeployWorld, git, tree_hashes
 
 PLAN = DeployPlan("production", True, ("prod-1", "prod-2"), "push", "1a2b3c4d")
 
@@ -47,3 +56,35 @@ async def test_y_confirms_the_deploy() -> None:
         await pilot.press("y")
 
     assert app.answers == [True]
+
+
+async def until(pilot: Pilot[None], condition: Callable[[], bool], what: str) -> None:
+    """Let the app run until `condition` holds, or fail after a deadline."""
+    deadline = time.monotonic() + 30
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await pilot.pause()
+
+
+async def test_d_on_production_asks_naming_its_pods_and_no_deploys_nothing(
+    world: DeployWorld,
+) -> None:
+    before = tree_hashes(world.app_dir("prod-1"))
+    fleet = Fleet(world.config, local_pods=world.pods)
+    app = PodtuiApp(world.config, fleet=fleet, start_local_pods=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await until(pilot, lambda: "local:prod-1" in app.pods, "the pods")
+        table = app.query_one(PodTable)
+        table.move_cursor(row=table.get_row_index("local:prod-1"))
+        await pilot.press("d")
+        await until(
+            pilot, lambda: isinstance(app.screen, DeployConfirmDialog), "the dialog"
+        )
+        text = " ".join(str(w.render()) for w in app.screen.query(Static))
+
+        await pilot.press("n")
+        await app.workers.wait_for_complete()
+
+    assert "PRODUCTION" in text and "prod-1" in text
+    assert git(world.repo, "rev-parse", "HEAD")[:8] in text
+    assert tree_hashes(world.app_dir("prod-1")) == before
