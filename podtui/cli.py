@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -99,5 +100,6 @@ def open_app(args: argparse.Namespace) -> int:
     config = load(args)
     from podtui.tui.app import PodtuiApp
 
-    PodtuiApp(config).run()
+    exit_when_ready = os.environ.get("PODTUI_EXIT_WHEN_READY") == "1"
+    PodtuiApp(config, exit_when_ready=exit_when_ready).run()
     return 0
