@@ -182,7 +182,9 @@ class SSHD:
         while time.monotonic() < deadline:
             assert self.process is not None
             if self.process.poll() is not None:
-                error = self.process.stderr.read().decode() if self.process.stderr else ""
+                error = (
+                    self.process.stderr.read().decode() if self.process.stderr else ""
+                )
                 raise RuntimeError(f"sshd exited: {error}")
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=1).close()

@@ -56,7 +56,13 @@ def test_status_prints_a_table_of_the_chosen_environment(
 
     lines = result.stdout.splitlines()
     assert result.returncode == 0, result.stderr
-    assert lines[0].split()[:5] == ["ENVIRONMENT", "POD", "PROVIDER", "STATUS", "HEALTH"]
+    assert lines[0].split()[:5] == [
+        "ENVIRONMENT",
+        "POD",
+        "PROVIDER",
+        "STATUS",
+        "HEALTH",
+    ]
     assert [line.split()[1] for line in lines[1:]] == ["dev-1", "dev-2"]
 
 
@@ -64,7 +70,9 @@ def test_a_typo_in_the_config_exits_2_naming_line_key_and_suggestion(
     tmp_path: Path, config_path: Path
 ) -> None:
     broken = tmp_path / "config.toml"
-    broken.write_text(config_path.read_text().replace("protected = false", "protcted = false"))
+    broken.write_text(
+        config_path.read_text().replace("protected = false", "protcted = false")
+    )
 
     result = podtui("--config", str(broken), "status")
 
@@ -89,7 +97,11 @@ def test_no_config_anywhere_says_where_it_looked(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         cwd=tmp_path,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(Path(__file__).parent.parent)},
+        env={
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(tmp_path),
+            "PYTHONPATH": str(Path(__file__).parent.parent),
+        },
         check=False,
     )
 

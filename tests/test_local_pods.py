@@ -53,7 +53,7 @@ async def test_exec_runs_in_the_pods_own_directory(
 
 async def test_arguments_reach_the_pod_quoted_and_run_nothing(fleet: Fleet) -> None:
     session = fleet.session(await pod_named(fleet, "dev-1"))
-    odd = "it's $(touch pwned) `touch pwned2` \"q\" ; rm -rf x"
+    odd = 'it\'s $(touch pwned) `touch pwned2` "q" ; rm -rf x'
 
     result = await session.connection.run(["printf", "%s", odd])
 
@@ -176,7 +176,13 @@ async def test_local_pods_are_found_again_by_a_new_process(
     local_pods: LocalPods, config_path: Path
 ) -> None:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "podtui", "--config", str(config_path), "local", "status",
+        sys.executable,
+        "-m",
+        "podtui",
+        "--config",
+        str(config_path),
+        "local",
+        "status",
         stdout=asyncio.subprocess.PIPE,
     )
     stdout, _ = await process.communicate()

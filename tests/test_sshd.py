@@ -18,7 +18,7 @@ from podtui.config import Config, parse_config
 from podtui.errors import HostKeyError
 from podtui.model import Release
 from podtui.ops.fleet import Fleet, PodSession, wait_healthy
-from tests.conftest import REPO_ROOT, SSHD, ssh_config_text
+from tests.conftest import REPO_ROOT, SSHD, require_tool, ssh_config_text
 
 pytestmark = pytest.mark.sshd
 
@@ -107,7 +107,15 @@ async def test_status_json_lists_the_ssh_pod_as_healthy(
     await wait_healthy(fleet, running_pod.pod, timeout=30)
 
     result = subprocess.run(
-        [sys.executable, "-m", "podtui", "--config", str(fleet.config.path), "status", "--json"],
+        [
+            sys.executable,
+            "-m",
+            "podtui",
+            "--config",
+            str(fleet.config.path),
+            "status",
+            "--json",
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -128,17 +136,31 @@ def test_trust_records_an_unknown_host_key_once_confirmed(
     config_file = tmp_path / "config.toml"
     known_hosts = tmp_path / "known_hosts"
     config_file.write_text(
-        ssh_config_text(sshd, project_repo).replace(str(sshd.known_hosts), str(known_hosts))
+        ssh_config_text(sshd, project_repo).replace(
+            str(sshd.known_hosts), str(known_hosts)
+        )
     )
-    command = [sys.executable, "-m", "podtui", "--config", str(config_file), "trust", "lab-1"]
+    command = [
+        sys.executable,
+        "-m",
+        "podtui",
+        "--config",
+        str(config_file),
+        "trust",
+        "lab-1",
+    ]
 
-    refused = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    refused = subprocess.run(
+        command, capture_output=True, text=True, stdin=subprocess.DEVNULL
+    )
     accepted = subprocess.run([*command, "--yes"], capture_output=True, text=True)
 
     assert refused.returncode == 1
     assert "--yes" in refused.stderr
     assert accepted.returncode == 0, accepted.stderr
-    assert known_hosts.read_text().split()[1:] == sshd.known_hosts.read_text().split()[1:]
+    assert (
+        known_hosts.read_text().split()[1:] == sshd.known_hosts.read_text().split()[1:]
+    )
 
 
 def test_trust_refuses_a_changed_host_key(
@@ -151,11 +173,22 @@ def test_trust_refuses_a_changed_host_key(
     other = asyncssh.generate_private_key("ssh-ed25519").export_public_key().decode()
     known_hosts.write_text(f"[127.0.0.1]:{sshd.port} {' '.join(other.split()[:2])}\n")
     config_file.write_text(
-        ssh_config_text(sshd, project_repo).replace(str(sshd.known_hosts), str(known_hosts))
+        ssh_config_text(sshd, project_repo).replace(
+            str(sshd.known_hosts), str(known_hosts)
+        )
     )
 
     result = subprocess.run(
-        [sys.executable, "-m", "podtui", "--config", str(config_file), "trust", "lab-1", "--yes"],
+        [
+            sys.executable,
+            "-m",
+            "podtui",
+            "--config",
+            str(config_file),
+            "trust",
+            "lab-1",
+            "--yes",
+        ],
         capture_output=True,
         text=True,
     )
@@ -163,3 +196,95 @@ def test_trust_refuses_a_changed_host_key(
     assert result.returncode == 1
     assert "differs from the key recorded" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def run_status(
+    config_file: Path, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    import os
+
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "podtui",
+            "--config",
+            str(config_file),
+            "status",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env, "PYTHONPATH": str(REPO_ROOT)},
+        check=False,
+    )
+
+
+def alias_config(sshd: SSHD, project_repo: Path, tmp_path: Path) -> Path:
+    """A config whose pod is only `host = "labpod"`: the rest is ~/.ssh/config's."""
+    text = ssh_config_text(sshd, project_repo)
+    start = text.index("[[environments.lab.pods]]")
+    text = text[:start] + '[[environments.lab.pods]]\nname = "lab-1"\nhost = "labpod"\n'
+    config_file = tmp_path / "config.toml"
+    config_file.write_text(text)
+    return config_file
+
+
+def test_an_alias_from_the_users_ssh_config_reaches_the_pod(
+    sshd: SSHD, project_repo: Path, tmp_path: Path
+) -> None:
+    import getpass
+
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "config").write_text(
+        f"Host labpod\n  HostName 127.0.0.1\n  Port {sshd.port}\n"
+        f"  User {getpass.getuser()}\n  IdentityFile {sshd.client_key}\n"
+        f"  UserKnownHostsFile {sshd.known_hosts}\n"
+    )
+
+    result = run_status(alias_config(sshd, project_repo, tmp_path), {"HOME": str(home)})
+
+    assert result.returncode == 0, result.stderr
+    (entry,) = json.loads(result.stdout)
+    assert entry["status"] == "running", entry["error"]
+
+
+def test_a_key_held_by_ssh_agent_is_used(
+    sshd: SSHD, project_repo: Path, tmp_path: Path
+) -> None:
+    import getpass
+
+    agent_bin = require_tool("ssh-agent")
+    socket_path = tmp_path / "agent.sock"
+    agent = subprocess.Popen(
+        [agent_bin, "-D", "-a", str(socket_path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert agent.stdout is not None
+        agent.stdout.readline()  # printed once the agent listens
+        added = subprocess.run(
+            ["ssh-add", str(sshd.client_key)],
+            env={"SSH_AUTH_SOCK": str(socket_path), "PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            check=False,
+        )
+        assert added.returncode == 0, added.stderr
+        home = tmp_path / "home"
+        (home / ".ssh").mkdir(parents=True)
+        (home / ".ssh" / "config").write_text(
+            f"Host labpod\n  HostName 127.0.0.1\n  Port {sshd.port}\n"
+            f"  User {getpass.getuser()}\n  UserKnownHostsFile {sshd.known_hosts}\n"
+        )
+
+        result = run_status(
+            alias_config(sshd, project_repo, tmp_path),
+            {"HOME": str(home), "SSH_AUTH_SOCK": str(socket_path)},
+        )
+    finally:
+        agent.terminate()
+        agent.wait()
+
+    assert result.returncode == 0, result.stderr
+    (entry,) = json.loads(result.stdout)
+    assert entry["status"] == "running", entry["error"]
