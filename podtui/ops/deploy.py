@@ -552,7 +552,6 @@ async def health_gate(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + environment.timeouts.start
     delay = GATE_POLL_START
-    detail = "no answer"
     next_exit_check = loop.time() + EXIT_CHECK_INTERVAL
     while True:
         detail = await gate_check(fleet, session, release)

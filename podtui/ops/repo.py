@@ -74,12 +74,12 @@ def bundle_for(repo: Path, commit: str, pod_head: str | None) -> bytes:
             f"commit {commit[:12]} is not on the local branch (HEAD is {head[:12]})",
             hint="check out a branch that contains it, then deploy again",
         )
-    known = pod_head is not None and has_commit(repo, pod_head)
-    if known and is_ancestor(repo, commit, pod_head):  # type: ignore[arg-type]
-        return b""
-    exclude = (
-        [f"^{pod_head}"] if known and not is_ancestor(repo, head, pod_head) else []
-    )  # type: ignore[arg-type]
+    exclude: list[str] = []
+    if pod_head is not None and has_commit(repo, pod_head):
+        if is_ancestor(repo, commit, pod_head):
+            return b""
+        if not is_ancestor(repo, head, pod_head):
+            exclude = [f"^{pod_head}"]
     with tempfile.TemporaryDirectory(prefix="podtui-bundle-") as directory:
         path = Path(directory) / "deploy.bundle"
         git(repo, "bundle", "create", "-q", str(path), "HEAD", *exclude)
