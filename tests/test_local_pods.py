@@ -206,3 +206,36 @@ async def test_a_stopped_service_shows_as_stopped_while_the_pod_runs(
     assert stopped.app is not None and not stopped.app.running
     assert not stopped.healthy
     assert health.healthy
+
+
+async def test_local_pods_come_back_on_a_new_port_when_theirs_was_taken(
+    tmp_path: Path, project_repo: Path
+) -> None:
+    import socket
+
+    from podtui.config import parse_config
+    from tests.conftest import LOCAL_CONFIG, start_local_pods
+
+    text = LOCAL_CONFIG.format(repo=project_repo)
+    text = text[: text.index("[[environments.dev.pods]]")] + (
+        '[[environments.dev.pods]]\nname = "solo"\n'
+    )
+    config = parse_config(text, tmp_path / "config.toml")
+    pods = start_local_pods(tmp_path / "home", config)
+    pods.down()
+    old_port = pods.specs()["solo"].ssh_port
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", old_port))
+    taken.listen()
+    try:
+        pods.up(config)
+        fleet = Fleet(config, local_pods=pods)
+        (pod,) = await fleet.pods()
+        health = await wait_healthy(fleet, pod, timeout=30)
+        await fleet.close()
+    finally:
+        taken.close()
+        pods.down()
+
+    assert pod.ssh is not None and pod.ssh.port != old_port
+    assert health.healthy

@@ -179,7 +179,7 @@ class LocalPods:
             self._write_known_hosts(data)
             wanted = {p.name for e in environments for p in e.pods}
             if self.host_pid() is None or not wanted <= self.hosted_pods() or created:
-                self._restart_host()
+                self._restart_host(data)
         return created
 
     def down(self) -> bool:
@@ -207,12 +207,30 @@ class LocalPods:
             "http_port": http_port,
         }
 
-    def _restart_host(self) -> None:
+    def _restart_host(self, pods: dict[str, dict[str, Any]]) -> None:
         pid = self.host_pid()
         if pid is not None:
             _terminate(pid, timeout=30.0)
-        log_file = self.root / "host.log"
-        with open(log_file, "ab") as stderr:
+        answer = self._spawn_host()
+        if answer.startswith("port-in-use"):
+            # Another program took an SSH port since the pods were made:
+            # give every pod a new one (and pin its key there) and try again.
+            log.info("local pod SSH port taken (%s); choosing new ports", answer)
+            for spec, port in zip(pods.values(), free_ports(len(pods)), strict=True):
+                spec["ssh_port"] = port
+            self._write_pods(pods)
+            self._write_known_hosts(pods)
+            answer = self._spawn_host()
+        if answer != "ready":
+            log_file = self.root / "host.log"
+            raise ProviderError(
+                "the local pods did not start",
+                hint=f"see {log_file}: {_last_lines(log_file)}",
+            )
+
+    def _spawn_host(self) -> str:
+        """Start the host process; its first line: `ready`, or why not."""
+        with open(self.root / "host.log", "ab") as stderr:
             host = subprocess.Popen(
                 [sys.executable, "-m", HOST_MODULE, str(self.root)],
                 stdin=subprocess.DEVNULL,
@@ -222,14 +240,11 @@ class LocalPods:
                 env={**os.environ, "PYTHONPATH": _package_parent()},
             )
         assert host.stdout is not None
-        line = host.stdout.readline()
+        line = host.stdout.readline().decode(errors="replace").strip()
         host.stdout.close()
-        if line.strip() != b"ready":
+        if line != "ready":
             host.wait(timeout=HOST_START_TIMEOUT)
-            raise ProviderError(
-                "the local pods did not start",
-                hint=f"see {log_file}: {_last_lines(log_file)}",
-            )
+        return line
 
     # -- files ---------------------------------------------------------------
 

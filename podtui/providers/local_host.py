@@ -12,6 +12,7 @@ stops the pods' services and then the servers.
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import logging
 import os
@@ -152,7 +153,15 @@ def shut_down(state: Path, pods: dict[str, dict[str, object]]) -> None:
 
 async def main(state: Path) -> int:
     pods = json.loads((state / "pods.json").read_text())["pods"]
-    acceptors = [await serve_pod(name, spec, state) for name, spec in pods.items()]
+    acceptors = []
+    for name, spec in pods.items():
+        try:
+            acceptors.append(await serve_pod(name, spec, state))
+        except OSError as error:
+            if error.errno != errno.EADDRINUSE:
+                raise
+            _report(f"port-in-use {name}")
+            return 3
     host = {"pid": os.getpid(), "started_at": time.time(), "pods": sorted(pods)}
     record = state / "host.json"
     record.with_suffix(".tmp").write_text(json.dumps(host))
@@ -174,10 +183,15 @@ async def main(state: Path) -> int:
     return 0
 
 
+def _report(line: str) -> None:
+    """Tell the parent how the start went, in one line."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
 def _report_ready() -> None:
     """Tell the parent we listen, then let go of its pipe."""
-    sys.stdout.write("ready\n")
-    sys.stdout.flush()
+    _report("ready")
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     os.close(devnull)
@@ -190,6 +204,7 @@ if __name__ == "__main__":
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(message)s",
     )
+    logging.getLogger("asyncssh").setLevel(logging.WARNING)
     try:
         raise SystemExit(asyncio.run(main(state_dir)))
     except Exception:
