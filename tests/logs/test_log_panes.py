@@ -1,0 +1,172 @@
+"""Log panes in a small app: two pods side by side, search, filter, pause.
+
+The panes follow real local pods over SSH; the snapshot uses fixed lines so
+that it is the same on every run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+from textual.app import App, ComposeResult
+from textual.pilot import Pilot
+
+from podtui.config import Config
+from podtui.ops.fleet import Fleet
+from podtui.ops.logs import pod_tail
+from podtui.providers.local import LocalPods
+from podtui.remote.logs import LogBatch, TailEvent, TailState, TailStatus
+from podtui.tui.log_pane import LogPane, LogPanes
+from tests.logs.conftest import DEADLINE, append, numbered, numbered_only, session_of
+
+
+class PanesApp(App[None]):
+    """Just the log panes, as the dashboard shows them under its pod table."""
+
+    def compose(self) -> ComposeResult:
+        yield LogPanes(id="logs")
+
+
+async def until(pilot: Pilot[None], condition: Callable[[], bool]) -> None:
+    """Let the app run until `condition` holds (lines arrive from real pods)."""
+    async with asyncio.timeout(DEADLINE):
+        while not condition():
+            await pilot.pause()
+
+
+async def open_pods(app: PanesApp, fleet: Fleet, names: list[str]) -> list[LogPane]:
+    panes = app.query_one(LogPanes)
+    return [
+        await panes.open_pane(name, pod_tail(await session_of(fleet, name), lines=0))
+        for name in names
+    ]
+
+
+def shown(pane: LogPane) -> list[str]:
+    return numbered_only(pane.view.visible_lines())
+
+
+async def test_two_panes_follow_their_pods_side_by_side(
+    fleet: Fleet, own_pods: tuple[Config, LocalPods]
+) -> None:
+    app = PanesApp()
+    async with app.run_test(size=(160, 30)) as pilot:
+        first, second = await open_pods(app, fleet, ["logs-1", "logs-2"])
+        await until(
+            pilot, lambda: first.status.state is second.status.state is TailState.LIVE
+        )
+
+        append(own_pods[1].pod_dir("logs-1") / "logs" / "app.log", 0, 300)
+        append(own_pods[1].pod_dir("logs-2") / "logs" / "app.log", 1000, 200)
+        await until(
+            pilot, lambda: len(shown(first)) == 300 and len(shown(second)) == 200
+        )
+
+        assert shown(first) == numbered(0, 300)
+        assert shown(second) == numbered(1000, 200)
+        assert first.region.x < second.region.x and first.region.y == second.region.y
+        assert "live" in str(first.query_one(".log-title").render())
+
+
+async def test_searching_highlights_and_jumps_between_hits(
+    fleet: Fleet, own_pods: tuple[Config, LocalPods]
+) -> None:
+    app = PanesApp()
+    async with app.run_test(size=(120, 30)) as pilot:
+        (pane,) = await open_pods(app, fleet, ["logs-1"])
+        await until(pilot, lambda: pane.status.state is TailState.LIVE)
+        append(own_pods[1].pod_dir("logs-1") / "logs" / "app.log", 0, 200)
+        await until(pilot, lambda: len(shown(pane)) == 200)
+
+        await pilot.press("slash", *"line 0001[05]0", "enter")
+        last_hit = pane.view.buffer.text(pane.view.found or 0)
+        await pilot.press("N")
+        previous_hit = pane.view.buffer.text(pane.view.found or 0)
+
+        assert last_hit == "line 000150"
+        assert previous_hit == "line 000100"
+        assert not pane.view.following
+
+
+async def test_a_filter_shows_matching_lines_and_inverted_the_others(
+    fleet: Fleet, own_pods: tuple[Config, LocalPods]
+) -> None:
+    app = PanesApp()
+    async with app.run_test(size=(120, 30)) as pilot:
+        (pane,) = await open_pods(app, fleet, ["logs-2"])
+        await until(pilot, lambda: pane.status.state is TailState.LIVE)
+        append(own_pods[1].pod_dir("logs-2") / "logs" / "app.log", 0, 100)
+        await until(pilot, lambda: len(shown(pane)) == 100)
+
+        await pilot.press("ampersand", *"line 00000", "enter")
+        kept = pane.view.visible_lines()
+        await pilot.press("exclamation_mark")
+        dropped = shown(pane)
+
+        assert kept == numbered(0, 10)
+        assert dropped == numbered(10, 90)
+
+
+async def test_scrolling_up_pauses_the_pane_and_a_key_resumes_it(
+    fleet: Fleet, own_pods: tuple[Config, LocalPods]
+) -> None:
+    app = PanesApp()
+    async with app.run_test(size=(120, 20)) as pilot:
+        (pane,) = await open_pods(app, fleet, ["logs-1"])
+        log = own_pods[1].pod_dir("logs-1") / "logs" / "app.log"
+        await until(pilot, lambda: pane.status.state is TailState.LIVE)
+        append(log, 0, 100)
+        await until(pilot, lambda: len(shown(pane)) == 100)
+
+        await pilot.press("pageup")
+        top = pane.view.top_index()
+        append(log, 100, 100)
+        await until(pilot, lambda: len(shown(pane)) == 200)
+        paused_top, title = pane.view.top_index(), pane.state_text()[0]
+        await pilot.press("end")
+
+        assert paused_top == top
+        assert title.startswith("paused")
+        assert pane.view.following
+        assert pane.view.top_index() == pane.view.visible_count - pane.view.size.height
+
+
+class FixedTail:
+    """A live stream that has sent fixed lines, for a stable snapshot."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+
+    async def events(self) -> AsyncIterator[TailEvent]:
+        yield TailStatus(TailState.LIVE)
+        yield LogBatch(self.lines, 0.0)
+        await asyncio.Event().wait()
+
+
+def service_lines(pod: str, count: int) -> list[str]:
+    return [
+        f"2026-01-02T03:04:{second:02d}.000Z INFO {pod} handled request {second}"
+        for second in range(count)
+    ]
+
+
+def test_two_panes_side_by_side_snapshot(
+    snap_compare: Callable[..., bool], tmp_path: Path
+) -> None:
+    """You should see two panes, dev-1 (cyan) and dev-2 (yellow), each live
+    with 12 lines, the last lines of each log at the bottom, timestamps dim."""
+    app = PanesApp()
+
+    async def open_two(pilot: Pilot[None]) -> None:
+        panes = app.query_one(LogPanes)
+        first = await panes.open_pane("dev-1", FixedTail(service_lines("dev-1", 12)))
+        second = await panes.open_pane("dev-2", FixedTail(service_lines("dev-2", 12)))
+        await until(
+            pilot,
+            lambda: first.view.visible_count == second.view.visible_count == 12,
+        )
+        await until(pilot, lambda: first.view.drawn and second.view.drawn)
+
+    assert snap_compare(app, terminal_size=(120, 12), run_before=open_two)
