@@ -35,6 +35,7 @@ from podtui.tui.commands import PodCommands
 from podtui.tui.confirm_screen import ConfirmScreen
 from podtui.tui.deploy_actions import DeployActions
 from podtui.tui.help_screen import HelpScreen, KeyHelp
+from podtui.tui.log_pane import LogPanes
 from podtui.tui.messages import (
     LocalPodsFailed,
     LocalPodsStarted,
@@ -97,6 +98,21 @@ class PodtuiApp(DeployActions, App[None]):
             id="restart",
         ),
         Binding(
+            "l",
+            "logs",
+            "Logs",
+            tooltip="Open or close the highlighted pod's log pane",
+            id="logs",
+        ),
+        Binding(
+            "m",
+            "merged_logs",
+            "Merged",
+            tooltip="Switch the log panes to one view ordered by time, and back",
+            id="merged-logs",
+            show=False,
+        ),
+        Binding(
             "question_mark",
             "help",
             "Help",
@@ -149,6 +165,7 @@ class PodtuiApp(DeployActions, App[None]):
         yield Static(id="summary")
         yield PodTable(id="pods")
         yield Static(id="detail")
+        yield LogPanes(id="logs")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -456,6 +473,24 @@ class PodtuiApp(DeployActions, App[None]):
         if action == "power":
             return any(e.provider == "runpod" for e in self.config.environments)
         return True
+
+    async def action_logs(self) -> None:
+        """Open the highlighted pod's log pane, or close it if it is open."""
+        pod = self.pods.get(self.query_one(PodTable).highlighted_key() or "")
+        if pod is None:
+            self.notify("Highlight a pod to see its log.", severity="warning")
+            return
+        panes = self.query_one(LogPanes)
+        if panes.pane(pod.name) is not None:
+            await panes.close_pane(pod.name)
+            return
+        from podtui.ops.logs import pod_tail
+
+        fleet = await self._get_fleet()
+        await panes.open_pane(pod.name, pod_tail(fleet.session(pod)))
+
+    def action_merged_logs(self) -> None:
+        self.query_one(LogPanes).toggle_merged()
 
     def action_power(self) -> None:
         """Stop the highlighted RunPod pod, or resume it if stopped, after asking."""
