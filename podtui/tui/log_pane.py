@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import ClassVar, Protocol
@@ -30,6 +31,8 @@ from podtui.tui.log_view import DEFAULT_MAX_LINES, LogView
 
 POD_COLOURS = ("cyan", "yellow", "magenta", "green", "blue", "red", "bright_cyan")
 """Colours given to pods in turn, in pane titles and the merged view."""
+TITLE_INTERVAL = 0.25
+"""Seconds between updates of a pane's title (line count, state)."""
 STATE_STYLES = {
     TailState.CONNECTING: "yellow",
     TailState.LIVE: "green",
@@ -90,6 +93,7 @@ class LogPane(Vertical):
         self.status = TailStatus(TailState.CONNECTING)
         """The stream's last state."""
         self.prompt_mode = "search"
+        self._titled_at = 0.0
 
     @property
     def view(self) -> LogView:
@@ -102,7 +106,7 @@ class LogPane(Vertical):
 
     def on_mount(self) -> None:
         self.show_title()
-        self.set_interval(0.25, self.show_title)
+        self.set_interval(TITLE_INTERVAL, self.show_title)
         self.run_worker(self._follow(), name=f"log {self.pod}", exit_on_error=False)
 
     async def _follow(self) -> None:
@@ -112,6 +116,8 @@ class LogPane(Vertical):
                     self.view.add_lines(event.lines)
                     if self.listener is not None:
                         self.listener(self, event)
+                    if time.monotonic() - self._titled_at > TITLE_INTERVAL:
+                        self.show_title()
                 else:
                     self.status = event
                     self.show_title()
@@ -139,6 +145,7 @@ class LogPane(Vertical):
             parts.append(f"search /{view.search.pattern}/")
         title = Text(" · ", style="dim").join(Text.assemble(part) for part in parts)
         self.query_one(".log-title", Static).update(title)
+        self._titled_at = time.monotonic()
 
     # --- prompts: search and filter ------------------------------------------
 

@@ -168,5 +168,8 @@ def test_two_panes_side_by_side_snapshot(
             lambda: first.view.visible_count == second.view.visible_count == 12,
         )
         await until(pilot, lambda: first.view.drawn and second.view.drawn)
+        first.show_title()
+        second.show_title()
+        await pilot.pause()
 
     assert snap_compare(app, terminal_size=(120, 12), run_before=open_two)
