@@ -33,6 +33,7 @@ CONFIG_FILE_NAME = "config.toml"
 
 PROVIDERS = ("local", "runpod", "ssh")
 DEPLOY_MODES = ("files", "git", "push")
+RESTART_ON_SAVE = ("code", "always", "never")
 START_COMMAND_PLACEHOLDERS = ("app_dir", "log_file", "port", "python", "workspace_dir")
 
 POD_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -104,6 +105,9 @@ class EnvironmentConfig:
     """The largest share of the app's files one deploy may delete."""
     known_hosts: str | None = None
     """runpod: the known_hosts file of pods that do not set their own."""
+    restart_on_save: str = "code"
+    """After a hot fix is saved, restart the service: for code files, always,
+    or never."""
 
 
 @dataclass(frozen=True)
@@ -447,6 +451,7 @@ _BUILTIN_SETTINGS: dict[str, object] = {
     "max_removal": 0.5,
     "idle_minutes": 60.0,
     "http_proxy": False,
+    "restart_on_save": "code",
 }
 
 _SETTING_TYPES = {
@@ -467,6 +472,7 @@ _SETTING_TYPES = {
     "ssh_user": "string",
     "ssh_key": "string",
     "known_hosts": "string",
+    "restart_on_save": "string",
 }
 _ENVIRONMENT_KEYS = (*_SETTING_TYPES, "pods", "pod_name_pattern")
 _TIMEOUT_KEYS = ("connect", "command", "health", "stop", "start")
@@ -886,6 +892,11 @@ def _setting_problem(key: str, value: object) -> str | None:
         return (
             f"unknown deploy mode {value!r}; expected one of "
             f"{', '.join(DEPLOY_MODES)}" + _suggestion(str(value), DEPLOY_MODES)
+        )
+    if key == "restart_on_save" and value not in RESTART_ON_SAVE:
+        return (
+            f"expected one of {', '.join(RESTART_ON_SAVE)}, got {value!r}"
+            + _suggestion(str(value), RESTART_ON_SAVE)
         )
     if key == "port" and not 1 <= value <= 65535:  # type: ignore[operator]
         return f"expected a port number from 1 to 65535, got {value}"

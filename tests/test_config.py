@@ -697,3 +697,20 @@ def test_the_start_timeout_of_the_health_gate_can_be_set() -> None:
     config = parse(MINIMAL + "[defaults.timeouts]\nstart = 90\n")
 
     assert config.environment("dev").timeouts.start == 90.0
+
+
+def test_restart_on_save_defaults_to_code_and_can_be_set_per_environment() -> None:
+    dev = parse(
+        MINIMAL.replace(
+            'provider = "local"\n', 'provider = "local"\nrestart_on_save = "never"\n'
+        )
+    ).environment("dev")
+
+    assert parse(MINIMAL).environment("dev").restart_on_save == "code"
+    assert dev.restart_on_save == "never"
+
+
+def test_an_unknown_restart_on_save_choice_is_reported() -> None:
+    message = only_error(MINIMAL + '[defaults]\nrestart_on_save = "sometimes"\n')
+
+    assert "defaults.restart_on_save: expected one of code, always, never" in message
