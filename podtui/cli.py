@@ -36,6 +36,8 @@ COMMANDS = (
     "deploy",
     "restart",
     "promote",
+    "hotfix",
+    "drift",
 )
 """Modules of `podtui.commands`, one per subcommand group."""
 
