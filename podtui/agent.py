@@ -47,7 +47,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import IO, Any, Dict  # noqa: UP035
 
-AGENT_VERSION = "3"
+AGENT_VERSION = "4"
 
 DEFAULT_STATE_DIR = ".podtui"
 MAX_READ_BYTES = 64 * 1024 * 1024
@@ -1419,6 +1419,33 @@ def handle(argv: list[str], raw: str) -> Answer:
     return dict({"ok": True}, **answer)
 
 
+SERVE_VERB = "serve"
+
+
+def serve(stdin: IO[str], stdout: IO[str]) -> int:
+    """Answer requests one per line until stdin closes.
+
+    Each line is `{"verb": ..., "request": {...}}`; each answer is one line.
+    podtui keeps one such agent per pod so that a call costs a round trip
+    instead of a Python start-up. Streaming and internal verbs are refused.
+    """
+    for line in stdin:
+        try:
+            message = json.loads(line)
+            verb = str(message["verb"])
+            request = message.get("request") or {}
+        except (ValueError, KeyError, TypeError):
+            answer: Answer = {"ok": False, "error": "serve: bad request line"}
+        else:
+            if verb.startswith("_") or verb in STREAMING_VERBS or verb == SERVE_VERB:
+                answer = {"ok": False, "error": f"serve: {verb!r} is not served"}
+            else:
+                answer = handle([verb], json.dumps(request))
+        stdout.write(json.dumps(answer) + "\n")
+        stdout.flush()
+    return 0
+
+
 def main(
     argv: list[str] | None = None,
     stdin: IO[str] | None = None,
@@ -1430,6 +1457,8 @@ def main(
         return STREAMING_VERBS[argv[0]](0, 1)
     stdin = sys.stdin if stdin is None else stdin
     stdout = sys.stdout if stdout is None else stdout
+    if argv == [SERVE_VERB]:
+        return serve(stdin, stdout)
     try:
         raw = stdin.read()
     except (OSError, UnicodeDecodeError) as error:

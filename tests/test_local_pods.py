@@ -239,3 +239,36 @@ async def test_local_pods_come_back_on_a_new_port_when_theirs_was_taken(
 
     assert pod.ssh is not None and pod.ssh.port != old_port
     assert health.healthy
+
+
+async def test_commands_that_ignore_their_input_leave_the_connection_up(
+    fleet: Fleet,
+) -> None:
+    session = fleet.session(await pod_named(fleet, "staging-1"))
+    await session.connection.run(["true"])
+
+    for _ in range(5):
+        await session.connection.run(["true"], input=b"x" * 200_000)
+    result = await session.connection.run(
+        ["sh", "-c", "echo out; echo err >&2; exit 3"]
+    )
+
+    assert (result.exit_status, result.stdout, result.stderr) == (3, b"out\n", b"err\n")
+    assert session.connection.connects == 1
+
+
+async def test_agent_calls_share_one_resident_agent_across_restarts_of_it(
+    fleet: Fleet,
+) -> None:
+    session = fleet.session(await pod_named(fleet, "staging-1"))
+
+    first = await session.agent.call("version")
+    session.agent._close_resident()
+    second = await session.agent.call("version")
+    big = bytes(range(256)) * 20_000
+    await session.agent.write_file("workspace/big.bin", big)
+
+    assert first == second
+    assert await session.agent.read_file("workspace/big.bin") == big
+    assert session.agent._server is not None
+    assert session.connection.connects == 1

@@ -58,7 +58,13 @@ class PodSFTPServer(asyncssh.SFTPServer):
 
 
 async def run_exec(process: asyncssh.SSHServerProcess, root: Path, name: str) -> None:
-    """Run the client's command with /bin/sh in the pod's directory."""
+    """Run the client's command with /bin/sh in the pod's directory.
+
+    The streams are copied by tasks of our own rather than asyncssh's
+    redirection, so that a client closing its channel early (a cancelled
+    tail, a resident agent let go) ends only this command, never the pod's
+    SSH connection.
+    """
     command = process.command
     argv = ["/bin/sh", "-c", command] if command is not None else ["/bin/sh", "-i"]
     env = {**os.environ, "HOME": str(root), "PODTUI_POD": name, "PWD": str(root)}
@@ -71,21 +77,58 @@ async def run_exec(process: asyncssh.SSHServerProcess, root: Path, name: str) ->
         stderr=subprocess.PIPE,
         start_new_session=True,
     )
-    await process.redirect(stdin=child.stdin, stdout=child.stdout, stderr=child.stderr)
+    assert child.stdin and child.stdout and child.stderr
+    feeding = asyncio.ensure_future(_copy_input(process.stdin, child.stdin))
+    output = asyncio.gather(
+        _copy_output(child.stdout, process.stdout),
+        _copy_output(child.stderr, process.stderr),
+    )
     finished = asyncio.ensure_future(child.wait())
     closed = asyncio.ensure_future(process.wait_closed())
     await asyncio.wait({finished, closed}, return_when=asyncio.FIRST_COMPLETED)
     if not finished.done():
-        # The client went away (a cancelled tail, a dropped connection):
-        # end what it left running in this session, not the pod's app.
+        # The client went away: end what it left running in this session
+        # (its own process group), not the pod's app.
         _kill_group(child.pid)
         await finished
+    await output
     closed.cancel()
+    feeding.cancel()
+    if not process.is_closing():
+        process.exit(_exit_status(child.returncode))
+
+
+def _exit_status(returncode: int | None) -> int:
+    if returncode is None:
+        return 255
+    return returncode if returncode >= 0 else 128 - returncode
+
+
+async def _copy_input(source: asyncssh.SSHReader, target: asyncio.StreamWriter) -> None:
+    """The client's input to the command, which may stop reading early."""
     try:
-        await process.stdout.drain()
-    except (asyncssh.Error, ConnectionError):
+        while data := await source.read(1 << 16):
+            target.write(data)
+            await target.drain()
+    except (OSError, asyncssh.Error):
         pass
-    process.exit(child.returncode if child.returncode >= 0 else 128 - child.returncode)
+    finally:
+        target.close()
+
+
+async def _copy_output(
+    source: asyncio.StreamReader, target: asyncssh.SSHWriter
+) -> None:
+    """The command's output to the client, for as long as the client listens."""
+    listening = True
+    while data := await source.read(1 << 16):
+        if not listening:
+            continue
+        try:
+            target.write(data)
+            await target.drain()
+        except (OSError, asyncssh.Error):
+            listening = False
 
 
 def _kill_group(pid: int) -> None:

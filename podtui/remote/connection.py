@@ -131,29 +131,26 @@ class PodConnection:
         input: bytes | None = None,
         timeout: float | None = 30.0,
     ) -> CommandResult:
-        """Run one command on the pod; every argument is quoted."""
+        """Run one command on the pod; every argument is quoted.
+
+        Input is sent on stdin; a command may stop reading it early (that is
+        its business, not a lost connection).
+        """
         command = shlex.join(argv)
         conn = await self.connection()
         try:
-            result = await asyncio.wait_for(
-                conn.run(command, input=input, encoding=None, check=False),
-                timeout=timeout,
-            )
+            return await asyncio.wait_for(_complete(conn, command, input), timeout)
         except TimeoutError:
             raise PodError(
                 self.pod.name, f"`{argv[0]}` did not finish within {timeout:g}s"
             ) from None
         except (OSError, asyncssh.Error) as error:
+            if not conn.is_closed():
+                raise PodError(self.pod.name, f"`{argv[0]}` failed: {error}") from None
             await self._drop()
             raise UnreachableError(
                 self.pod.name, f"connection lost while running `{argv[0]}`: {error}"
             ) from None
-        stdout = result.stdout if isinstance(result.stdout, bytes) else b""
-        stderr = result.stderr if isinstance(result.stderr, bytes) else b""
-        exit_status = result.exit_status
-        if exit_status is None:
-            exit_status = 255
-        return CommandResult(exit_status, stdout, stderr)
 
     async def home(self) -> str:
         """The absolute path of the login directory on the pod."""
@@ -190,6 +187,33 @@ class PodConnection:
     async def close(self) -> None:
         """Close the connection (it reconnects on next use)."""
         await self._drop()
+
+
+async def _complete(
+    conn: asyncssh.SSHClientConnection, command: str, input: bytes | None
+) -> CommandResult:
+    process = await conn.create_process(command, encoding=None)
+
+    async def feed() -> None:
+        try:
+            if input:
+                process.stdin.write(input)
+                await process.stdin.drain()
+            process.stdin.write_eof()
+        except (OSError, asyncssh.Error):
+            pass  # the command exited without reading all of it
+
+    feeding = asyncio.ensure_future(feed())
+    try:
+        stdout, stderr = await asyncio.gather(
+            process.stdout.read(), process.stderr.read()
+        )
+        await process.wait_closed()
+    finally:
+        feeding.cancel()
+        process.close()
+    exit_status = process.exit_status
+    return CommandResult(255 if exit_status is None else exit_status, stdout, stderr)
 
 
 def _client_options(endpoint: SSHEndpoint) -> dict[str, object]:
