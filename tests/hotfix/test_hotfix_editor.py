@@ -1,0 +1,192 @@
+"""The hot-fix editor in the app, driven with Pilot against real local pods."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+
+import hotfix_world
+import pytest
+from hotfix_world import HotfixWorld
+from textual.message import Message
+from textual.pilot import Pilot
+from textual.widgets.data_table import CellDoesNotExist
+
+from podtui.ops.fleet import Fleet
+from podtui.tui.app import PodtuiApp
+from podtui.tui.confirm_screen import ConfirmScreen
+from podtui.tui.drift_screen import DriftScreen
+from podtui.tui.editor_screen import EditorScreen, HotfixSaved
+from podtui.tui.file_picker import FilePicker
+from podtui.tui.hotfix_dialogs import CopyBackDialog, PodChangedDialog
+from podtui.tui.pod_table import PodTable
+
+world = hotfix_world.world
+DEADLINE = 60.0
+
+
+class Saves:
+    """A message hook that records hot-fix saves and wakes a waiter."""
+
+    def __init__(self) -> None:
+        self.outcomes: list[object] = []
+        self.event = asyncio.Event()
+
+    def __call__(self, message: Message) -> None:
+        if isinstance(message, HotfixSaved):
+            self.outcomes.append(message.outcome)
+            self.event.set()
+
+    async def wait(self) -> None:
+        await asyncio.wait_for(self.event.wait(), DEADLINE)
+
+
+async def until(pilot: Pilot[None], condition: Callable[[], bool]) -> None:
+    """Let the app run until `condition` holds, failing after the deadline."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + DEADLINE
+    while not condition():
+        assert loop.time() < deadline, "the app never got there"
+        await pilot.pause(0.02)
+
+
+@pytest.fixture
+async def fleet(world: HotfixWorld) -> AsyncIterator[Fleet]:
+    fleet = Fleet(world.config, local_pods=world.pods)
+    yield fleet
+    await fleet.close()
+
+
+async def open_editor(app: PodtuiApp, pilot: Pilot[None], pod: str, query: str) -> None:
+    """Highlight `pod`, press e, filter the picker and open the best match."""
+    table = app.query_one(PodTable)
+    await until(pilot, lambda: f"local:{pod}" in app.pods)
+    table.move_cursor(row=table.get_row_index(f"local:{pod}"))
+    await pilot.press("e")
+    if app.config.environment(app.pods[f"local:{pod}"].environment).protected:
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+    await until(pilot, lambda: isinstance(app.screen, FilePicker))
+    await pilot.press(*query, "enter")
+    await until(pilot, lambda: isinstance(app.screen, EditorScreen))
+
+
+def drift_cell(table: PodTable, pod: str) -> str:
+    """The drift cell of a pod's row, or empty before the row exists."""
+    try:
+        return str(table.get_cell(f"local:{pod}", "drift"))
+    except CellDoesNotExist:
+        return ""
+
+
+def make_app(world: HotfixWorld, fleet: Fleet) -> PodtuiApp:
+    return PodtuiApp(world.config, fleet=fleet, start_local_pods=False)
+
+
+async def test_e_opens_a_pod_file_and_ctrl_s_saves_it_to_the_pod_and_the_repo(
+    world: HotfixWorld, fleet: Fleet
+) -> None:
+    saves = Saves()
+    app = make_app(world, fleet)
+    async with app.run_test(size=(140, 40), message_hook=saves) as pilot:
+        await open_editor(app, pilot, "dev-1", "responder")
+        editor = app.screen
+        assert isinstance(editor, EditorScreen)
+        assert editor.opened.relpath == "voice_pipeline/responder.py"
+        assert editor.editor.language == "python"
+
+        editor.editor.move_cursor((0, 0))
+        editor.editor.insert("# hot fix from the editor\n")
+        await pilot.press("ctrl+s")
+        await saves.wait()
+
+        expected = "# hot fix from the editor\n"
+        relpath = "voice_pipeline/responder.py"
+        assert (world.app_dir("dev-1") / relpath).read_text().startswith(expected)
+        assert (world.repo / relpath).read_text().startswith(expected)
+        status = str(app.screen.query_one("#editor-status").render())
+        assert "copy-back ✓ replaced" in status and "health ✓ healthy" in status
+
+
+async def test_a_file_changed_on_the_pod_asks_and_overwrite_saves_anyway(
+    world: HotfixWorld, fleet: Fleet
+) -> None:
+    saves = Saves()
+    app = make_app(world, fleet)
+    relpath = "voice_pipeline/frames.py"
+    async with app.run_test(size=(140, 40), message_hook=saves) as pilot:
+        await open_editor(app, pilot, "dev-1", "frames")
+        editor = app.screen
+        assert isinstance(editor, EditorScreen)
+        (world.app_dir("dev-1") / relpath).write_text("# changed behind your back\n")
+        editor.editor.insert("# mine\n")
+
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, PodChangedDialog))
+        await pilot.press("o")
+        await saves.wait()
+
+        assert (world.app_dir("dev-1") / relpath).read_text().startswith("# mine\n")
+
+
+async def test_a_local_change_too_asks_and_keep_both_puts_the_pod_version_beside_it(
+    world: HotfixWorld, fleet: Fleet
+) -> None:
+    saves = Saves()
+    app = make_app(world, fleet)
+    relpath = "voice_pipeline/audio.py"
+    async with app.run_test(size=(140, 40), message_hook=saves) as pilot:
+        await open_editor(app, pilot, "dev-1", "audio")
+        editor = app.screen
+        assert isinstance(editor, EditorScreen)
+        (world.repo / relpath).write_text("# local work in progress\n")
+        editor.editor.insert("# pod fix\n")
+
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, CopyBackDialog))
+        await pilot.press("k")
+        await saves.wait()
+
+        assert (world.repo / relpath).read_text() == "# local work in progress\n"
+        kept = world.repo / "voice_pipeline/audio.pod-dev-1.py"
+        assert kept.read_text().startswith("# pod fix\n")
+
+
+async def test_editing_a_protected_pod_asks_first_and_no_leaves_it_alone(
+    world: HotfixWorld, fleet: Fleet
+) -> None:
+    app = make_app(world, fleet)
+    async with app.run_test(size=(140, 40)) as pilot:
+        table = app.query_one(PodTable)
+        await until(pilot, lambda: "local:prod-1" in app.pods)
+        table.move_cursor(row=table.get_row_index("local:prod-1"))
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "PROTECTED" in app.screen.warning
+
+        await pilot.press("n")
+        await pilot.pause()
+
+        assert not isinstance(app.screen, (FilePicker, EditorScreen))
+
+
+async def test_the_dashboard_counts_drift_and_c_lists_the_drifted_files(
+    world: HotfixWorld, fleet: Fleet
+) -> None:
+    relpath = "voice_pipeline/__init__.py"
+    on_pod = world.app_dir("dev-1") / relpath
+    on_pod.write_bytes(on_pod.read_bytes() + b"# drifted\n")
+    app = make_app(world, fleet)
+    async with app.run_test(size=(160, 40)) as pilot:
+        table = app.query_one(PodTable)
+        await until(pilot, lambda: "file" in drift_cell(table, "dev-1"))
+        await until(pilot, lambda: drift_cell(table, "prod-1") == "none")
+
+        table.move_cursor(row=table.get_row_index("local:dev-1"))
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, DriftScreen))
+        screen = app.screen
+        assert isinstance(screen, DriftScreen)
+        await until(
+            pilot, lambda: any(e.relpath == relpath for _, e in screen.rows.values())
+        )
