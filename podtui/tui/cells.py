@@ -94,6 +94,15 @@ def release_cell(report: PodReport | None) -> Text:
     return Text(report.release.short, style="yellow" if report.release.dirty else "")
 
 
+def drift_cell(count: int | None) -> Text:
+    """How many files of the pod differ from its release; `-` when unknown."""
+    if count is None:
+        return Text("-", style="dim")
+    if count == 0:
+        return Text("none", style="dim")
+    return Text(f"{count} file{'s' if count > 1 else ''}", style="bold yellow")
+
+
 def uptime_cell(report: PodReport | None) -> Text:
     """How long the app has been running, or how it ended."""
     if report is None or report.app is None:

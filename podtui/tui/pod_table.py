@@ -25,6 +25,7 @@ COLUMNS = (
     ("status", "status"),
     ("health", "health"),
     ("release", "release"),
+    ("drift", "drift"),
     ("uptime", "uptime"),
     ("gpu", "GPU"),
     ("cost", "$/hr"),
@@ -51,6 +52,7 @@ class PodTable(DataTable[Text]):
         self._pods: dict[str, Pod] = {}
         self._reports: dict[str, PodReport] = {}
         self._local_pods_starting = False
+        self._drift: dict[str, int | None] = {}
         self.reason_width = cells.REASON_WIDTH
         """How many characters of a failure reason fit in the health column."""
 
@@ -102,6 +104,12 @@ class PodTable(DataTable[Text]):
             self._show_pod(report.pod)
         self._fit_reasons()
 
+    def show_drift(self, pod_id: str, count: int | None) -> None:
+        """Show how many files of a pod differ from its release (None: unknown)."""
+        self._drift[pod_id] = count
+        if pod_id in self._row_keys:
+            self._update(pod_id, "drift", cells.drift_cell(count))
+
     def highlighted_key(self) -> str | None:
         """The key of the row under the cursor: a pod id or an environment key."""
         if not self._row_keys or not 0 <= self.cursor_row < len(self._row_keys):
@@ -152,6 +160,7 @@ class PodTable(DataTable[Text]):
             cells.status_cell(report, local_pods_starting=self._local_pods_starting),
             cells.health_cell(report, self.reason_width),
             cells.release_cell(report),
+            cells.drift_cell(self._drift.get(pod.id)),
             cells.uptime_cell(report),
             cells.gpu_cell(pod),
             cells.cost_cell(pod),
