@@ -35,6 +35,7 @@ from podtui.tui.commands import PodCommands
 from podtui.tui.confirm_screen import ConfirmScreen
 from podtui.tui.deploy_actions import DeployActions
 from podtui.tui.help_screen import HelpScreen, KeyHelp
+from podtui.tui.hotfix_actions import HotfixActions
 from podtui.tui.log_pane import LogPanes
 from podtui.tui.messages import (
     LocalPodsFailed,
@@ -55,7 +56,7 @@ log = logging.getLogger(__name__)
 FLEET_MODULE = "podtui.ops.fleet"
 
 
-class PodtuiApp(DeployActions, App[None]):
+class PodtuiApp(HotfixActions, DeployActions, App[None]):
     """The dashboard: one table of all pods, refreshed live."""
 
     CSS_PATH = "app.tcss"
@@ -111,6 +112,20 @@ class PodtuiApp(DeployActions, App[None]):
             tooltip="Switch the log panes to one view ordered by time, and back",
             id="merged-logs",
             show=False,
+        ),
+        Binding(
+            "e",
+            "edit",
+            "Edit",
+            tooltip="Hot fix: edit a file of the highlighted pod, save, restart",
+            id="edit",
+        ),
+        Binding(
+            "c",
+            "drift",
+            "Drift",
+            tooltip="Files that differ from the release: diff, copy back, revert",
+            id="drift",
         ),
         Binding(
             "question_mark",
@@ -270,6 +285,7 @@ class PodtuiApp(DeployActions, App[None]):
             if report is not None:
                 table.show_report(report, local_pods_starting=self.local_pods_starting)
             self.inspect_pod(pod)
+        self.measure_drift(list(message.pods))
         self.show_summary()
         self.show_detail()
 
@@ -289,6 +305,7 @@ class PodtuiApp(DeployActions, App[None]):
     def _pod_inspected(self, message: PodInspected) -> None:
         report = message.report
         self.reports[report.pod.id] = report
+        self.drift_after_report(report)
         self.query_one(PodTable).show_report(
             report, local_pods_starting=self.local_pods_starting
         )
