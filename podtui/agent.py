@@ -47,7 +47,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import IO, Any, Dict  # noqa: UP035
 
-AGENT_VERSION = "4"
+AGENT_VERSION = "5"
 
 DEFAULT_STATE_DIR = ".podtui"
 MAX_READ_BYTES = 64 * 1024 * 1024
@@ -55,6 +55,8 @@ APP_RECORD = "app.json"
 RELEASE_RECORD = "release.json"
 LOCK_FILE = "app.lock"
 SUPERVISE_VERB = "_supervise"
+SPARE_VERB = "_spare"
+SPARE_RECORD = "spare.json"
 EXIT_CODE_WAIT = 3.0
 """Seconds `stop` waits for the supervisor to record the app's exit code."""
 KILL_WAIT = 5.0
@@ -309,11 +311,15 @@ def start_spec(request: Request) -> Request:
         isinstance(k, str) and isinstance(v, str) for k, v in env.items()
     ):
         raise AgentFailure("'env' must map strings to strings")
+    preload = request.get("preload") or []
+    if not isinstance(preload, list) or not all(isinstance(m, str) for m in preload):
+        raise AgentFailure("'preload' must be a list of module names")
     return {
         "argv": argv,
         "cwd": resolve_path(text_field(request, "cwd", ".")),
         "env": env,
         "output": resolve_path(text_field(request, "output")),
+        "preload": preload,
     }
 
 
@@ -326,12 +332,111 @@ def start_app(request: Request) -> Answer:
         if current["running"]:
             current["already_running"] = True
             return current
-        report = spawn_supervisor(spec, state_dir)
-        record = dict(spec)
-        record.update(report)
+        record = promote_spare(spec, state_dir)
+        if record is None:
+            record = dict(spec)
+            record.update(spawn_supervisor(spec, state_dir))
         record["exit_code"] = None
         write_json_atomic(os.path.join(state_dir, APP_RECORD), record)
+    if spare_module(spec) is not None:
+        spawn_spare(spec, state_dir)
     return app_state(state_dir)
+
+
+# --- the warm spare ------------------------------------------------------------
+#
+# Dependencies change only with a new image, so the interpreter that runs the
+# next release can import them ahead of time. When the start command is
+# `PYTHON -m MODULE ...` and the request names modules to preload, the agent
+# keeps one spare process that has imported them and waits for SIGUSR1; the
+# next start hands it the app (which it then imports fresh from the app
+# directory), and a new spare is made in the background.
+
+
+def spare_module(spec: Request) -> str | None:
+    """The module a spare would run, or None when this start has no spare."""
+    argv = spec["argv"]
+    if spec.get("preload") and len(argv) >= 3 and argv[1] == "-m":
+        return str(argv[2])
+    return None
+
+
+def spare_key(spec: Request) -> str:
+    """What must match for a spare to stand in for a start."""
+    fields = {k: spec.get(k) for k in ("argv", "cwd", "env", "output", "preload")}
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+
+
+def spawn_spare(spec: Request, state_dir: str) -> None:
+    """Start a spare under its own supervisor, without waiting for it."""
+    request = dict(spec, state_dir=state_dir, spare=spare_key(spec))
+    supervisor = subprocess.Popen(
+        [sys.executable, os.path.abspath(__file__), SUPERVISE_VERB],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    assert supervisor.stdin is not None
+    supervisor.stdin.write(json.dumps(request).encode())
+    supervisor.stdin.close()
+
+
+def promote_spare(spec: Request, state_dir: str) -> Request | None:
+    """Hand the app to a waiting spare made for this spec; its app record."""
+    spare = read_json(os.path.join(state_dir, SPARE_RECORD))
+    if not isinstance(spare, dict):
+        return None
+    discard_spare(state_dir, kill=spare.get("key") != spare_key(spec))
+    if spare.get("key") != spare_key(spec) or not is_app_alive(spare):
+        return None
+    os.kill(int(spare["pid"]), signal.SIGUSR1)
+    record = dict(spec)
+    for field in ("pid", "pgid", "start_ticks", "supervisor_pid"):
+        record[field] = spare[field]
+    record["started_at"] = time.time()
+    return record
+
+
+def discard_spare(state_dir: str, kill: bool = True) -> None:
+    """Forget the spare record, ending the spare unless it is being promoted."""
+    path = os.path.join(state_dir, SPARE_RECORD)
+    spare = read_json(path)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+    if kill and isinstance(spare, dict) and is_app_alive(spare):
+        signal_group(int(spare["pgid"]), signal.SIGKILL)
+
+
+def record_spare(state_dir: str, spare: Request) -> bool:
+    """Record a new spare unless one is waiting already (then it is not needed)."""
+    with record_lock(state_dir):
+        current = read_json(os.path.join(state_dir, SPARE_RECORD))
+        if isinstance(current, dict) and is_app_alive(current):
+            return False
+        write_json_atomic(os.path.join(state_dir, SPARE_RECORD), spare)
+        return True
+
+
+def run_spare(module: str, args: list[str], preload: list[str], ready_fd: int) -> int:
+    """Import the dependencies, wait for SIGUSR1, then run `python -m module`."""
+    import importlib
+    import runpy
+
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
+    for name in preload:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - a missing extra only costs speed
+            pass
+    with os.fdopen(ready_fd, "w") as ready:
+        ready.write("ready\n")
+    signal.sigwait({signal.SIGUSR1})
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGUSR1})
+    sys.argv = [module, *args]
+    sys.path[0] = os.getcwd()
+    runpy.run_module(module, run_name="__main__", alter_sys=True)
+    return 0
 
 
 def spawn_supervisor(spec: Request, state_dir: str) -> Request:
@@ -372,6 +477,8 @@ def spawn_supervisor(spec: Request, state_dir: str) -> Request:
 
 def supervise(request: Request) -> Answer:
     """Run the app as a child, report its pid, then record its exit code."""
+    if request.get("spare"):
+        return supervise_spare(request)
     report = os.fdopen(int(request["report_fd"]), "w", encoding="utf-8")
     try:
         app = launch_app(request)
@@ -399,15 +506,54 @@ def supervise(request: Request) -> Answer:
     return {"exit_code": exit_code}
 
 
+def supervise_spare(request: Request) -> Answer:
+    """Run a spare; once promoted, record its exit code like any app's.
+
+    The spare is recorded only after it says it is ready (SIGUSR1 blocked,
+    modules imported): until then the signal would simply kill it.
+    """
+    state_dir = request["state_dir"]
+    read_fd, write_fd = os.pipe()
+    try:
+        app = launch_app(dict(request, ready_fd=write_fd))
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return {}
+    finally:
+        os.close(write_fd)
+    with os.fdopen(read_fd, "r", encoding="utf-8") as ready:
+        said_ready = ready.readline() == "ready\n"
+    start_ticks = proc_start_time(app.pid)
+    spare = {
+        "key": request["spare"],
+        "pid": app.pid,
+        "pgid": app.pid,
+        "start_ticks": start_ticks,
+        "supervisor_pid": os.getpid(),
+    }
+    if not said_ready or not record_spare(state_dir, spare):
+        signal_group(app.pid, signal.SIGKILL)
+    exit_code = app.wait()
+    record_exit(state_dir, app.pid, start_ticks, exit_code)
+    return {"exit_code": exit_code}
+
+
 def launch_app(request: Request) -> subprocess.Popen:
     """Start the app in a new session, its output appended to the output file."""
     output = request["output"]
     os.makedirs(os.path.dirname(output), exist_ok=True)
     env = dict(os.environ)
     env.update(request["env"])
+    argv = request["argv"]
+    ready_fd = request.get("ready_fd")
+    if request.get("spare"):
+        module = spare_module(request)
+        preload = request.get("preload") or []
+        spare = json.dumps([module, argv[3:], preload, ready_fd])
+        argv = [argv[0], os.path.abspath(__file__), SPARE_VERB, spare]
     with open(output, "ab") as stream:
         return subprocess.Popen(
-            request["argv"],
+            argv,
+            pass_fds=(ready_fd,) if ready_fd is not None else (),
             cwd=request["cwd"],
             env=env,
             stdin=subprocess.DEVNULL,
@@ -459,6 +605,14 @@ def stop_app(request: Request) -> Answer:
     }
 
 
+def stop_all(request: Request) -> Answer:
+    """The `stop` verb: the app, and its spare, which must not outlive it."""
+    answer = stop_app(request)
+    with record_lock(state_dir_of(request)):
+        discard_spare(state_dir_of(request))
+    return answer
+
+
 def exit_code_of(state_dir: str, record: Request) -> int | None:
     """Wait briefly for the supervisor to record the stopped app's exit code."""
     found: list[int | None] = [None]
@@ -485,7 +639,7 @@ def restart_app(request: Request) -> Answer:
         record = load_app_record(state_dir)
         if not record:
             raise AgentFailure("no app was started before: give 'argv' to start one")
-        for key in ("argv", "cwd", "env", "output"):
+        for key in ("argv", "cwd", "env", "output", "preload"):
             start_request.setdefault(key, record.get(key))
     start_spec(start_request)
     stop_app(request)
@@ -1375,7 +1529,7 @@ def version(request: Request) -> Answer:
 VERBS: dict[str, Callable[[Request], Answer]] = {
     "status": status,
     "start": start_app,
-    "stop": stop_app,
+    "stop": stop_all,
     "restart": restart_app,
     "release": release,
     "manifest": manifest,
@@ -1459,6 +1613,9 @@ def main(
     stdout = sys.stdout if stdout is None else stdout
     if argv == [SERVE_VERB]:
         return serve(stdin, stdout)
+    if len(argv) == 2 and argv[0] == SPARE_VERB:
+        module, args, preload, ready_fd = json.loads(argv[1])
+        return run_spare(module, args, preload, ready_fd)
     try:
         raw = stdin.read()
     except (OSError, UnicodeDecodeError) as error:

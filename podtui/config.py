@@ -39,6 +39,7 @@ START_COMMAND_PLACEHOLDERS = ("app_dir", "log_file", "port", "python", "workspac
 POD_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 """Pod and environment names reach file paths and commands, so they stay plain."""
 RUNPOD_ID_RE = re.compile(r"[a-z0-9]+")
+MODULE_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 KeyPath = tuple[str | int, ...]
 """A key in the document, e.g. `("environments", "dev", "pods", 1, "port")`."""
@@ -108,6 +109,8 @@ class EnvironmentConfig:
     restart_on_save: str = "code"
     """After a hot fix is saved, restart the service: for code files, always,
     or never."""
+    preload: tuple[str, ...] = ()
+    """Modules a warm spare interpreter imports ahead of the next restart."""
 
 
 @dataclass(frozen=True)
@@ -452,6 +455,7 @@ _BUILTIN_SETTINGS: dict[str, object] = {
     "idle_minutes": 60.0,
     "http_proxy": False,
     "restart_on_save": "code",
+    "preload": (),
 }
 
 _SETTING_TYPES = {
@@ -473,6 +477,7 @@ _SETTING_TYPES = {
     "ssh_key": "string",
     "known_hosts": "string",
     "restart_on_save": "string",
+    "preload": "strings",
 }
 _ENVIRONMENT_KEYS = (*_SETTING_TYPES, "pods", "pod_name_pattern")
 _TIMEOUT_KEYS = ("connect", "command", "health", "stop", "start")
@@ -787,6 +792,7 @@ class _Validator:
             **own.get("timeouts", {}),  # type: ignore[dict-item]
         }
         settings["timeouts"] = Timeouts(**timeouts)
+        settings["preload"] = tuple(settings.get("preload", ()))  # type: ignore[arg-type]
         return settings
 
     def pod_name_pattern(
@@ -898,6 +904,10 @@ def _setting_problem(key: str, value: object) -> str | None:
             f"expected one of {', '.join(RESTART_ON_SAVE)}, got {value!r}"
             + _suggestion(str(value), RESTART_ON_SAVE)
         )
+    if key == "preload":
+        bad = [m for m in value if not MODULE_NAME_RE.fullmatch(m)]  # type: ignore[attr-defined]
+        if bad:
+            return f"expected Python module names, got {', '.join(map(repr, bad))}"
     if key == "port" and not 1 <= value <= 65535:  # type: ignore[operator]
         return f"expected a port number from 1 to 65535, got {value}"
     if key == "max_removal" and not 0 <= value <= 1:  # type: ignore[operator]
@@ -948,6 +958,10 @@ def _pod_problem(key: str, value: object, provider: object) -> str | None:
         )
     if key == "pod_id" and not RUNPOD_ID_RE.fullmatch(str(value)):
         return f"invalid RunPod pod id {value!r}; expected lowercase letters and digits"
+    if key == "preload":
+        bad = [m for m in value if not MODULE_NAME_RE.fullmatch(m)]  # type: ignore[attr-defined]
+        if bad:
+            return f"expected Python module names, got {', '.join(map(repr, bad))}"
     if key == "port" and not 1 <= value <= 65535:  # type: ignore[operator]
         return f"expected a port number from 1 to 65535, got {value}"
     if isinstance(value, str) and not value.strip():

@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 
 LOG_TAIL_LINES = 20
 GATE_POLL_START = 0.05
-GATE_POLL_MAX = 0.5
+GATE_POLL_MAX = 0.1
 EXIT_CHECK_INTERVAL = 1.0
 """Seconds between looks at whether the app exited while the gate waits."""
 IMAGE_HASH_FILES = ("/app/requirements.sha256",)

@@ -264,4 +264,4 @@ async def wait_healthy(fleet: Fleet, pod: Pod, timeout: float) -> Health:
         if health.healthy or loop.time() + delay > deadline:
             return health
         await asyncio.sleep(delay)
-        delay = min(delay * 1.5, 0.5)
+        delay = min(delay * 1.5, 0.1)

@@ -44,4 +44,5 @@ def start_request(
         "cwd": app_dir,
         "env": {"PODTUI_RELEASE_FILE": absolute(RELEASE_FILE)},
         "output": os.path.join(os.path.dirname(log_file), "app.out"),
+        "preload": list(environment.preload),
     }
