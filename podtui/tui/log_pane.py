@@ -27,7 +27,7 @@ from textual.widgets import Input, Static
 from podtui.errors import PodtuiError
 from podtui.ops.logs import LineFilter, time_key
 from podtui.remote.logs import LogBatch, TailEvent, TailState, TailStatus
-from podtui.tui.log_view import DEFAULT_MAX_LINES, LogView
+from podtui.tui.log_view import DEFAULT_MAX_LINES, REFRESH_RATE, LogView
 
 POD_COLOURS = ("cyan", "yellow", "magenta", "green", "blue", "red", "bright_cyan")
 """Colours given to pods in turn, in pane titles and the merged view."""
@@ -101,7 +101,7 @@ class LogPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(classes="log-title")
-        yield LogView(max_lines=self.max_lines)
+        yield LogView(max_lines=self.max_lines, own_clock=False)
         yield Input(placeholder="regular expression")
 
     def on_mount(self) -> None:
@@ -233,6 +233,8 @@ class MergedLog(Vertical):
     def __init__(self, *, max_lines: int = DEFAULT_MAX_LINES) -> None:
         super().__init__()
         self.max_lines = max_lines
+        self.active = False
+        """Whether the merged view is shown (and so collects lines)."""
         self.pods: list[str] = []
         self._pending: list[tuple[str, int, str]] = []
 
@@ -242,13 +244,30 @@ class MergedLog(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("merged", classes="log-title")
-        yield LogView(max_lines=self.max_lines)
+        yield LogView(max_lines=self.max_lines, own_clock=False)
 
     def on_mount(self) -> None:
         self.set_interval(0.1, self.flush)
 
     def add(self, pane: LogPane, batch: LogBatch) -> None:
-        """Hold a pane's new lines until the next tick sorts them in."""
+        """Hold a pane's new lines until the next tick sorts them in.
+
+        Only while the merged view is shown: opening it fills it from the
+        panes' own lines (`fill`), so a hidden merged view costs nothing.
+        """
+        if self.active:
+            self._hold(pane, batch.lines, batch.received)
+
+    def fill(self, panes: list[LogPane]) -> None:
+        """Start over with the lines the panes hold now, ordered by time."""
+        self.view.clear()
+        self._pending = []
+        now = time.time()
+        for pane in panes:
+            self._hold(pane, pane.view.visible_lines()[-self.max_lines :], now)
+        self.flush()
+
+    def _hold(self, pane: LogPane, lines: list[str], received: float) -> None:
         if pane.pod not in self.pods:
             self.pods.append(pane.pod)
             self.view.prefixes.append(
@@ -256,8 +275,8 @@ class MergedLog(Vertical):
             )
             self.query_one(Static).update("merged: " + " ".join(self.pods))
         tag = self.pods.index(pane.pod)
-        fallback = dt.datetime.fromtimestamp(batch.received, dt.UTC).isoformat()
-        self._pending += [(time_key(line, fallback), tag, line) for line in batch.lines]
+        fallback = dt.datetime.fromtimestamp(received, dt.UTC).isoformat()
+        self._pending += [(time_key(line, fallback), tag, line) for line in lines]
 
     def flush(self) -> None:
         if not self._pending:
@@ -293,6 +312,14 @@ class LogPanes(Horizontal):
     def compose(self) -> ComposeResult:
         yield MergedLog(max_lines=self.max_lines)
 
+    def on_mount(self) -> None:
+        self.set_interval(1 / REFRESH_RATE, self.redraw)
+
+    def redraw(self) -> None:
+        """Redraw every view with new lines at once: one screen update for all."""
+        for view in self.query(LogView):
+            view.redraw_if_needed()
+
     @property
     def panes(self) -> list[LogPane]:
         return list(self.query(LogPane))
@@ -319,12 +346,17 @@ class LogPanes(Horizontal):
             await pane.remove()
         if not self.panes:
             self.remove_class("open", "merged")
+            self.query_one(MergedLog).active = False
 
     def toggle_merged(self) -> None:
         """Switch between panes side by side and the merged view."""
-        if self.panes:
-            self.toggle_class("merged")
-            if self.has_class("merged"):
-                self.query_one(MergedLog).view.focus()
-            else:
-                self.panes[0].view.focus()
+        if not self.panes:
+            return
+        merged = self.query_one(MergedLog)
+        self.toggle_class("merged")
+        merged.active = self.has_class("merged")
+        if merged.active:
+            merged.fill(self.panes)
+            merged.view.focus()
+        else:
+            self.panes[0].view.focus()

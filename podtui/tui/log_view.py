@@ -139,6 +139,7 @@ class LogView(Widget, can_focus=True):
         self,
         *,
         max_lines: int = DEFAULT_MAX_LINES,
+        own_clock: bool = True,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -162,10 +163,14 @@ class LogView(Widget, can_focus=True):
         """Per tag, a prefix drawn before each line (the merged view's pod names)."""
         self.received = 0
         """Lines received in all, including those dropped since."""
+        self.own_clock = own_clock
+        """Whether the view times its own redraws; else a container calls
+        `redraw_if_needed`, so that several views redraw in one screen update."""
         self._dirty = False
 
     def on_mount(self) -> None:
-        self.set_interval(1 / REFRESH_RATE, self._refresh_if_dirty)
+        if self.own_clock:
+            self.set_interval(1 / REFRESH_RATE, self.redraw_if_needed)
 
     # --- lines in ---------------------------------------------------------
 
@@ -192,7 +197,7 @@ class LogView(Widget, can_focus=True):
         """Whether every line taken so far has been drawn (no redraw pending)."""
         return not self._dirty
 
-    def _refresh_if_dirty(self) -> None:
+    def redraw_if_needed(self) -> None:
         if self._dirty:
             self._dirty = False
             self.refresh()
@@ -246,25 +251,26 @@ class LogView(Widget, can_focus=True):
     # --- drawing --------------------------------------------------------------
 
     def render_lines(self, crop: object) -> list[Strip]:
+        # Work out the screen once per redraw, not once per row.
         self._frame = self._rows()
         return super().render_lines(crop)  # type: ignore[arg-type]
 
     def _rows(self) -> list[Strip]:
         width, height = self.size
+        style = self.rich_style
         count = self.visible_count
         rows: list[Strip] = []
         index = self.top_index()
         while len(rows) < height and index < count:
             rows.extend(self._strips(self.seq_at(index), width))
             index += 1
-        return rows[:height]
+        return [row.extend_cell_length(width, style) for row in rows[:height]]
 
     def render_line(self, y: int) -> Strip:
         frame: list[Strip] = getattr(self, "_frame", [])
-        style = self.rich_style
         if y < len(frame):
-            return frame[y].extend_cell_length(self.size.width, style)
-        return Strip.blank(self.size.width, style)
+            return frame[y]
+        return Strip.blank(self.size.width, self.rich_style)
 
     def _strips(self, seq: int, width: int) -> list[Strip]:
         """The screen rows of one line: one, or several when wrapping."""
