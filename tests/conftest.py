@@ -32,6 +32,7 @@ refresh_interval = 1.0
 
 [defaults]
 python = "python3"
+preload = ["aiohttp", "numpy", "soxr", "pocketsphinx"]
 
 [defaults.timeouts]
 connect = 5.0

@@ -204,13 +204,16 @@ async def _complete(
             pass  # the command exited without reading all of it
 
     feeding = asyncio.ensure_future(feed())
+    # Both streams at once, so a command that fills one cannot stall the other.
+    out = asyncio.ensure_future(process.stdout.read())
+    err = asyncio.ensure_future(process.stderr.read())
     try:
-        stdout, stderr = await asyncio.gather(
-            process.stdout.read(), process.stderr.read()
-        )
+        await asyncio.wait({out, err})
+        stdout, stderr = out.result(), err.result()
         await process.wait_closed()
     finally:
-        feeding.cancel()
+        for task in (feeding, out, err):
+            task.cancel()
         process.close()
     exit_status = process.exit_status
     return CommandResult(255 if exit_status is None else exit_status, stdout, stderr)

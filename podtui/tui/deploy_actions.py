@@ -11,23 +11,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from podtui.errors import PodtuiError
-from podtui.ops.deploy import (
-    DeployOptions,
-    DeployPlan,
-    DeployResult,
-    deploy,
-    next_environment,
-    plan_deploy,
-    promotable_release,
-    restart,
-    summary_lines,
-)
 from podtui.ops.events import Phase, StepEvent, event_line
 from podtui.tui.deploy_dialog import DeployConfirmDialog
 from podtui.tui.pod_table import ENVIRONMENT_PREFIX, PodTable
+
+if TYPE_CHECKING:
+    from podtui.ops.deploy import DeployOptions, DeployPlan, DeployResult
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +88,14 @@ class DeployActions:
     async def _plan(
         self: Any, fleet: Any, kind: str, environment: str, pod: str | None
     ) -> tuple[DeployPlan, DeployOptions]:
+        # The deploy machinery (SSH, git) loads on first use, not at start-up.
+        from podtui.ops.deploy import (
+            DeployOptions,
+            next_environment,
+            plan_deploy,
+            promotable_release,
+        )
+
         options = DeployOptions()
         if kind == "promote":
             release = await promotable_release(fleet, environment)
@@ -114,6 +114,8 @@ class DeployActions:
         pod: str | None,
         options: DeployOptions,
     ) -> DeployResult:
+        from podtui.ops.deploy import deploy, restart
+
         def on_event(event: StepEvent) -> None:
             if event.phase == Phase.FAILED:
                 self.notify(event_line(event), severity="warning", timeout=10)
@@ -127,6 +129,8 @@ class DeployActions:
         )
 
     def _announce(self: Any, kind: str, result: DeployResult) -> None:
+        from podtui.ops.deploy import summary_lines
+
         self.notify(
             "\n".join(summary_lines(result)),
             title=f"{kind.capitalize()} {'done' if result.ok else 'FAILED'}",

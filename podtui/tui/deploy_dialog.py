@@ -6,7 +6,7 @@ production deploy is never one stray key away.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -15,7 +15,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from podtui.ops.deploy import DeployPlan
+if TYPE_CHECKING:
+    from podtui.ops.deploy import DeployPlan
 
 
 class DeployConfirmDialog(ModalScreen[bool]):
