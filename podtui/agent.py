@@ -57,6 +57,8 @@ LOCK_FILE = "app.lock"
 SUPERVISE_VERB = "_supervise"
 SPARE_VERB = "_spare"
 SPARE_RECORD = "spare.json"
+SPARE_CHECK_INTERVAL = 5.0
+"""Seconds between a waiting spare's checks that it is still wanted."""
 EXIT_CODE_WAIT = 3.0
 """Seconds `stop` waits for the supervisor to record the app's exit code."""
 KILL_WAIT = 5.0
@@ -409,30 +411,40 @@ def discard_spare(state_dir: str, kill: bool = True) -> None:
 
 
 def record_spare(state_dir: str, spare: Request) -> bool:
-    """Record a new spare unless one is waiting already (then it is not needed)."""
+    """Record a new spare, unless one is waiting already or the app was stopped."""
     with record_lock(state_dir):
         current = read_json(os.path.join(state_dir, SPARE_RECORD))
         if isinstance(current, dict) and is_app_alive(current):
+            return False
+        if not app_state(state_dir)["running"]:
             return False
         write_json_atomic(os.path.join(state_dir, SPARE_RECORD), spare)
         return True
 
 
-def run_spare(module: str, args: list[str], preload: list[str], ready_fd: int) -> int:
-    """Import the dependencies, wait for SIGUSR1, then run `python -m module`."""
+def run_spare(spare: Request) -> int:
+    """Import the dependencies, wait for SIGUSR1, then run `python -m module`.
+
+    A spare that is no longer the one on record (its app was stopped, its
+    pod's state is gone) ends by itself instead of waiting forever.
+    """
     import importlib
     import runpy
 
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
-    for name in preload:
+    for name in spare["preload"]:
         try:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - a missing extra only costs speed
             pass
-    with os.fdopen(ready_fd, "w") as ready:
+    with os.fdopen(spare["ready_fd"], "w") as ready:
         ready.write("ready\n")
-    signal.sigwait({signal.SIGUSR1})
+    while not signal.sigtimedwait({signal.SIGUSR1}, SPARE_CHECK_INTERVAL):
+        record = read_json(os.path.join(spare["state_dir"], SPARE_RECORD))
+        if not isinstance(record, dict) or record.get("pid") != os.getpid():
+            return 0
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGUSR1})
+    module, args = spare["module"], spare["args"]
     sys.argv = [module, *args]
     sys.path[0] = os.getcwd()
     runpy.run_module(module, run_name="__main__", alter_sys=True)
@@ -546,10 +558,14 @@ def launch_app(request: Request) -> subprocess.Popen:
     argv = request["argv"]
     ready_fd = request.get("ready_fd")
     if request.get("spare"):
-        module = spare_module(request)
-        preload = request.get("preload") or []
-        spare = json.dumps([module, argv[3:], preload, ready_fd])
-        argv = [argv[0], os.path.abspath(__file__), SPARE_VERB, spare]
+        spare = {
+            "module": spare_module(request),
+            "args": argv[3:],
+            "preload": request.get("preload") or [],
+            "ready_fd": ready_fd,
+            "state_dir": os.path.abspath(request["state_dir"]),
+        }
+        argv = [argv[0], os.path.abspath(__file__), SPARE_VERB, json.dumps(spare)]
     with open(output, "ab") as stream:
         return subprocess.Popen(
             argv,
@@ -1614,8 +1630,7 @@ def main(
     if argv == [SERVE_VERB]:
         return serve(stdin, stdout)
     if len(argv) == 2 and argv[0] == SPARE_VERB:
-        module, args, preload, ready_fd = json.loads(argv[1])
-        return run_spare(module, args, preload, ready_fd)
+        return run_spare(json.loads(argv[1]))
     try:
         raw = stdin.read()
     except (OSError, UnicodeDecodeError) as error:

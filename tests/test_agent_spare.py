@@ -29,6 +29,7 @@ def pod(tmp_path: Path) -> Iterator[PodAgent]:
     (package / "__main__.py").write_text(MODULE_MAIN)
     agent = PodAgent(tmp_path)
     yield agent
+    agent.run("stop", {"timeout": 5})
     agent.clean_up()
     spare = agent.state_dir / "spare.json"
     if spare.exists():

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import shutil
 import threading
 import time
@@ -28,6 +29,9 @@ log = logging.getLogger(__name__)
 DISABLE_ENV = "VOICE_PIPELINE_DISABLE"
 ENGINE_NAMES = ("stt", "tts", "vad")
 GRAMMAR = Path(__file__).with_name("phrases.gram")
+DICTIONARY = Path(__file__).with_name("phrases.dict")
+"""Pronunciations of the grammar's words only: loading the full dictionary
+(130,000 words) took most of the engine's start-up."""
 PAD_MS = 300
 """Quiet added around an utterance: PocketSphinx needs it to find the words."""
 
@@ -88,7 +92,12 @@ class SpeechToText:
         try:
             from pocketsphinx import Decoder
 
-            decoder = Decoder(jsgf=str(GRAMMAR), samprate=SAMPLE_RATE, loglevel="FATAL")
+            decoder = Decoder(
+                jsgf=str(GRAMMAR),
+                dict=str(DICTIONARY),
+                samprate=SAMPLE_RATE,
+                loglevel="FATAL",
+            )
         except ImportError:
             self.status.detail = (
                 "pocketsphinx is not installed (pip install pocketsphinx)"
@@ -129,7 +138,8 @@ class SpeechToText:
         """Decode with the general language model, loaded on first need
         (it takes as long to load as the rest of the engine)."""
         if not self._general_loaded:
-            self._decoder.add_lm_file("general", _lm_path())
+            self._decoder.load_dict(_model_file("cmudict-en-us.dict"))
+            self._decoder.add_lm_file("general", _model_file("en-us.lm.bin"))
             self._general_loaded = True
         return self._decode(audio, "general")
 
@@ -142,10 +152,20 @@ class SpeechToText:
         return hypothesis.hypstr.strip() if hypothesis else ""
 
 
-def _lm_path() -> str:
+def _model_file(name: str) -> str:
     from pocketsphinx import get_model_path
 
-    return os.path.join(get_model_path(), "en-us", "en-us.lm.bin")
+    return os.path.join(get_model_path(), "en-us", name)
+
+
+def phrase_dictionary(grammar_text: str) -> str:
+    """The lines of the full dictionary for the words of a JSGF grammar."""
+    rules = grammar_text.split("public", 1)[1]
+    words = set(re.findall(r"[a-z']+", rules))
+    with open(_model_file("cmudict-en-us.dict"), encoding="utf-8") as full:
+        return "".join(
+            line for line in full if line.split(" ", 1)[0].split("(")[0] in words
+        )
 
 
 def _quiet(ms: int) -> bytes:

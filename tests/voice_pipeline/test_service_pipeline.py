@@ -84,3 +84,9 @@ def test_responder_echoes_what_it_does_not_know() -> None:
 def test_shipped_grammar_matches_the_responders_phrases() -> None:
     shipped = Path(__file__).resolve().parents[2] / "voice_pipeline" / "phrases.gram"
     assert shipped.read_text() == grammar()
+
+
+def test_shipped_dictionary_has_every_grammar_word_and_no_other() -> None:
+    from voice_pipeline.engines import DICTIONARY, GRAMMAR, phrase_dictionary
+
+    assert DICTIONARY.read_text() == phrase_dictionary(GRAMMAR.read_text())
