@@ -156,7 +156,7 @@ class AgentClient:
     async def upload(self) -> None:
         """Put this version of the agent on the pod (atomically, over exec)."""
         path = agent_remote_path()
-        script = 'mkdir -p "$1" && chmod 700 "$1" && cat > "$2.tmp" && mv "$2.tmp" "$2"'
+        script = 'mkdir -p "$1" && chmod 700 "$1" && cat > "$2.$$.tmp" && mv "$2.$$.tmp" "$2"'
         result = await self.connection.run(
             ["sh", "-c", script, "sh", STATE_DIR, path], input=agent_bytes()
         )
