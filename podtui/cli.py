@@ -102,6 +102,6 @@ def open_app(args: argparse.Namespace) -> int:
     config = load(args)
     from podtui.tui.app import PodtuiApp
 
-    exit_when_ready = os.environ.get("PODTUI_EXIT_WHEN_READY") == "1"
-    PodtuiApp(config, exit_when_ready=exit_when_ready).run()
+    ready_file = os.environ.get("PODTUI_READY_FILE")
+    PodtuiApp(config, ready_file=Path(ready_file) if ready_file else None).run()
     return 0

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from podtui.errors import PodtuiError
-from podtui.ops.fleet import PodSession
-from podtui.remote.logs import LogTail
+
+if TYPE_CHECKING:
+    from podtui.ops.fleet import PodSession
+    from podtui.remote.logs import LogTail
 
 TIMESTAMP = re.compile(
     r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?\s"
@@ -22,6 +25,8 @@ TIMESTAMP = re.compile(
 
 def pod_tail(session: PodSession, *, lines: int = 100, follow: bool = True) -> LogTail:
     """A tail of the service's log on one pod (the environment's `log_file`)."""
+    from podtui.remote.logs import LogTail
+
     return LogTail(
         session.connection,
         session.agent,

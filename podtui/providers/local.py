@@ -175,10 +175,13 @@ class LocalPods:
                         port=int(spec["http_port"]),
                         python=sys.executable,
                     )
+            wanted = {p.name for e in environments for p in e.pods}
+            up = self.host_pid() is not None and wanted <= self.hosted_pods()
+            if up and not created and data == self._read_pods():
+                return []  # the common case: nothing to write, nothing to start
             self._write_pods(data)
             self._write_known_hosts(data)
-            wanted = {p.name for e in environments for p in e.pods}
-            if self.host_pid() is None or not wanted <= self.hosted_pods() or created:
+            if not up or created:
                 self._restart_host(data)
         return created
 

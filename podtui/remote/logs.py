@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import enum
 import json
 import logging
 import shlex
@@ -31,6 +30,9 @@ import asyncssh
 from podtui.errors import AgentError, PodError
 from podtui.remote.agent_client import AgentClient, agent_remote_path
 from podtui.remote.connection import PodConnection
+from podtui.remote.tail_events import LogBatch, TailEvent, TailState, TailStatus
+
+__all__ = ["LogBatch", "LogTail", "TailCursor", "TailEvent", "TailState", "TailStatus"]
 
 log = logging.getLogger(__name__)
 
@@ -45,45 +47,6 @@ BACKOFF_MAX = 5.0
 
 FileKey = tuple[int, int]
 """A file on the pod: (device, inode)."""
-
-
-class TailState(enum.Enum):
-    """What a tail is doing, as a pane shows it."""
-
-    CONNECTING = "connecting"
-    LIVE = "live"
-    RECONNECTING = "reconnecting"
-    ENDED = "ended"
-
-
-@dataclass(frozen=True)
-class TailStatus:
-    """A change of a tail's state; `attempt` counts reconnects in a row."""
-
-    state: TailState
-    attempt: int = 0
-    detail: str = ""
-
-    def describe(self) -> str:
-        """`live`, `reconnecting (attempt 3)`, `ended: <why>`."""
-        text = self.state.value
-        if self.state is TailState.RECONNECTING:
-            text += f" (attempt {self.attempt})"
-        if self.detail and self.state is not TailState.LIVE:
-            text += f": {self.detail}"
-        return text
-
-
-@dataclass(frozen=True)
-class LogBatch:
-    """Lines that arrived together, in file order."""
-
-    lines: list[str]
-    received: float
-    """`time.time()` when the frame that carried them was read."""
-
-
-TailEvent = LogBatch | TailStatus
 
 
 class StreamDropped(Exception):

@@ -26,7 +26,7 @@ from textual.widgets import Input, Static
 
 from podtui.errors import PodtuiError
 from podtui.ops.logs import LineFilter, time_key
-from podtui.remote.logs import LogBatch, TailEvent, TailState, TailStatus
+from podtui.remote.tail_events import LogBatch, TailEvent, TailState, TailStatus
 from podtui.tui.log_view import DEFAULT_MAX_LINES, REFRESH_RATE, LogView
 
 POD_COLOURS = ("cyan", "yellow", "magenta", "green", "blue", "red", "bright_cyan")
