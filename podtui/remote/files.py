@@ -38,26 +38,26 @@ class PodFiles:
             return None
         conn = await self.connection.connection()
         try:
-            return await conn.start_sftp_client()
+            sftp: asyncssh.SFTPClient = await conn.start_sftp_client()
         except (asyncssh.Error, OSError) as error:
             log.info("%s: no SFTP (%s); using exec", self.connection.pod.name, error)
             self.use_sftp = False
             return None
+        return sftp
 
     async def read(self, path: str) -> bytes:
         """The content of a file on the pod."""
         sftp = await self._sftp()
         if sftp is None:
             return await self.agent.read_file(path)
-        async with sftp:
-            try:
-                async with sftp.open(path, "rb") as remote:
-                    data: bytes = await remote.read()
-                    return data
-            except asyncssh.SFTPError as error:
-                raise PodError(
-                    self.connection.pod.name, f"cannot read {path}: {error.reason}"
-                ) from None
+        try:
+            async with sftp, sftp.open(path, "rb") as remote:
+                data: bytes = await remote.read()
+        except asyncssh.SFTPError as error:
+            raise PodError(
+                self.connection.pod.name, f"cannot read {path}: {error.reason}"
+            ) from None
+        return data
 
     async def write(self, path: str, data: bytes) -> str:
         """Write a file atomically and verify it; returns its sha256."""
@@ -88,7 +88,8 @@ class PodFiles:
                 await remote.write(data)
             await sftp.posix_rename(temporary, path)
             async with sftp.open(path, "rb") as remote:
-                return hashlib.sha256(await remote.read()).hexdigest()
+                written: bytes = await remote.read()
+                return hashlib.sha256(written).hexdigest()
         except asyncssh.SFTPError as error:
             try:
                 await sftp.remove(temporary)

@@ -21,7 +21,7 @@ import json
 import logging
 import shlex
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -208,7 +208,7 @@ class LogTail:
     def pod_name(self) -> str:
         return self.connection.pod.name
 
-    async def events(self) -> AsyncIterator[TailEvent]:
+    async def events(self) -> AsyncGenerator[TailEvent, None]:
         """Batches of lines and state changes, until ended or closed.
 
         Use it with `contextlib.aclosing` so that leaving early closes the

@@ -283,7 +283,7 @@ class EditorScreen(Screen[None]):
             return
         text = self.editor.text
         row, column = self.editor.selection.end
-        start = self.editor.document.get_index_from_location((row, column))
+        start = len("".join(text.splitlines(keepends=True)[:row])) + column
         index = text.find(needle, start)
         if index < 0:
             index = text.find(needle)

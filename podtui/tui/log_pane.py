@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from pathlib import Path
 from typing import ClassVar, Protocol
 
@@ -44,7 +44,7 @@ STATE_STYLES = {
 class TailSource(Protocol):
     """Where a pane's lines come from: a `LogTail` of a pod."""
 
-    def events(self) -> AsyncIterator[TailEvent]: ...
+    def events(self) -> AsyncGenerator[TailEvent, None]: ...
 
 
 Listener = Callable[["LogPane", LogBatch], None]

@@ -155,7 +155,7 @@ class LogView(Widget, can_focus=True):
         """The sequence number of the search hit last jumped to."""
         self.following = True
         """Whether the view shows the newest lines as they come (not paused)."""
-        self.anchor = 0
+        self.anchor_seq = 0
         """While paused: the sequence number of the top line."""
         self.show_timestamps = True
         self.wrap = False
@@ -235,7 +235,7 @@ class LogView(Widget, can_focus=True):
         """The index of the line drawn at the top of the view."""
         count = self.visible_count
         if not self.following:
-            return min(self.index_of(self.anchor), max(0, count - 1))
+            return min(self.index_of(self.anchor_seq), max(0, count - 1))
         height = max(1, self.size.height)
         if not self.wrap:
             return max(0, count - height)
@@ -279,7 +279,7 @@ class LogView(Widget, can_focus=True):
         if not self.wrap or strip.cell_length <= width or width <= 0:
             return [strip.crop(0, max(width, 0))]
         cuts = list(range(width, strip.cell_length, width)) + [strip.cell_length]
-        return strip.divide(cuts)
+        return list(strip.divide(cuts))
 
     def _segments(self, seq: int) -> list[Segment]:
         text = self.buffer.text(seq)
@@ -313,7 +313,7 @@ class LogView(Widget, can_focus=True):
     def pause(self) -> None:
         """Stop following: keep the lines on screen where they are."""
         if self.following:
-            self.anchor = self.seq_at(self.top_index()) if self.visible_count else 0
+            self.anchor_seq = self.seq_at(self.top_index()) if self.visible_count else 0
             self.following = False
             self.refresh()
 
@@ -344,7 +344,7 @@ class LogView(Widget, can_focus=True):
             self.resume()
             return
         if not self.following:
-            self.anchor = self.seq_at(index)
+            self.anchor_seq = self.seq_at(index)
             self.refresh()
 
     def action_scroll_pages(self, pages: int) -> None:
@@ -352,7 +352,7 @@ class LogView(Widget, can_focus=True):
 
     def action_scroll_home(self) -> None:
         self.pause()
-        self.anchor = self.seq_at(0) if self.visible_count else 0
+        self.anchor_seq = self.seq_at(0) if self.visible_count else 0
         self.refresh()
 
     def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
@@ -372,7 +372,7 @@ class LogView(Widget, can_focus=True):
         self.matches = Matches()
         if line_filter is not None:
             self.matches.add(self._kept(self.buffer.first, self.buffer.end))
-        self.anchor = anchor
+        self.anchor_seq = anchor
         self.refresh()
 
     def set_search(self, pattern: re.Pattern[str] | None) -> None:
@@ -398,7 +398,9 @@ class LogView(Widget, can_focus=True):
             return
         self.found = hit
         self.pause()
-        self.anchor = self.seq_at(max(0, self.index_of(hit) - self.size.height // 2))
+        self.anchor_seq = self.seq_at(
+            max(0, self.index_of(hit) - self.size.height // 2)
+        )
         self.refresh()
 
     def _next_hit(self, start: int, direction: int) -> int | None:
