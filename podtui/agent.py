@@ -55,9 +55,17 @@ APP_RECORD = "app.json"
 RELEASE_RECORD = "release.json"
 LOCK_FILE = "app.lock"
 SUPERVISE_VERB = "_supervise"
-SPARE_VERB = "_spare"
+SPARE_ENV = "PODTUI_SPARE"
+SPARE_BOOTSTRAP = (
+    "import json, os, runpy, sys; "
+    "spare = json.loads(os.environ.pop('PODTUI_SPARE')); "
+    "sys.exit(runpy.run_path(spare['agent'])['run_spare'](spare))"
+)
+"""Runs a spare: loads this file (not as __main__) and calls `run_spare`."""
 SPARE_RECORD = "spare.json"
 SPARE_CHECK_INTERVAL = 5.0
+SPARE_START_DELAY = 1.0
+"""Seconds a new spare waits before importing, leaving the CPU to the app."""
 """Seconds between a waiting spare's checks that it is still wanted."""
 EXIT_CODE_WAIT = 3.0
 """Seconds `stop` waits for the supervisor to record the app's exit code."""
@@ -525,6 +533,11 @@ def supervise_spare(request: Request) -> Answer:
     modules imported): until then the signal would simply kill it.
     """
     state_dir = request["state_dir"]
+    # Let the app this spare may replace start first: importing the spare's
+    # modules at the same moment would slow that start down.
+    time.sleep(SPARE_START_DELAY)
+    if not app_state(state_dir)["running"]:
+        return {}
     read_fd, write_fd = os.pipe()
     try:
         app = launch_app(dict(request, ready_fd=write_fd))
@@ -565,7 +578,10 @@ def launch_app(request: Request) -> subprocess.Popen:
             "ready_fd": ready_fd,
             "state_dir": os.path.abspath(request["state_dir"]),
         }
-        argv = [argv[0], os.path.abspath(__file__), SPARE_VERB, json.dumps(spare)]
+        # The spare's command line is the app's own (`-m module args` after a
+        # short bootstrap), so that `ps` and `pgrep -f` see what it will be.
+        env[SPARE_ENV] = json.dumps(dict(spare, agent=os.path.abspath(__file__)))
+        argv = [argv[0], "-c", SPARE_BOOTSTRAP, *argv[1:]]
     with open(output, "ab") as stream:
         return subprocess.Popen(
             argv,
@@ -597,7 +613,7 @@ def record_exit(
         write_json_atomic(os.path.join(state_dir, APP_RECORD), record)
 
 
-def stop_app(request: Request) -> Answer:
+def stop_app(request: Request, wait_for_exit_code: bool = True) -> Answer:
     """Stop the app's process group: SIGTERM, then SIGKILL after a timeout."""
     state_dir = state_dir_of(request)
     timeout = request.get("timeout", 10.0)
@@ -617,7 +633,7 @@ def stop_app(request: Request) -> Answer:
     return {
         "was_running": True,
         "signal": sent,
-        "exit_code": exit_code_of(state_dir, record),
+        "exit_code": exit_code_of(state_dir, record) if wait_for_exit_code else None,
     }
 
 
@@ -658,7 +674,7 @@ def restart_app(request: Request) -> Answer:
         for key in ("argv", "cwd", "env", "output", "preload"):
             start_request.setdefault(key, record.get(key))
     start_spec(start_request)
-    stop_app(request)
+    stop_app(request, wait_for_exit_code=False)
     return start_app(start_request)
 
 
@@ -1629,8 +1645,6 @@ def main(
     stdout = sys.stdout if stdout is None else stdout
     if argv == [SERVE_VERB]:
         return serve(stdin, stdout)
-    if len(argv) == 2 and argv[0] == SPARE_VERB:
-        return run_spare(json.loads(argv[1]))
     try:
         raw = stdin.read()
     except (OSError, UnicodeDecodeError) as error:

@@ -60,6 +60,8 @@ def test_a_start_with_preload_leaves_a_spare_waiting(pod: PodAgent) -> None:
 
     assert spare != started["pid"]
     assert not process_gone(spare)
+    cmdline = Path(f"/proc/{spare}/cmdline").read_bytes().split(b"\0")
+    assert cmdline[-5:-1] == [b"-m", b"spareapp", b"--flag", b"it's $(x)"]
     assert pod.wait_for_output("ready").split()[1] == str(started["pid"])
 
 
