@@ -47,6 +47,18 @@ class HostKeyError(PodError):
 class AgentError(PodError):
     """The pod agent failed or answered something unexpected."""
 
+    def __init__(
+        self,
+        pod: str,
+        message: str,
+        *,
+        hint: str | None = None,
+        answer: dict[str, object] | None = None,
+    ) -> None:
+        super().__init__(pod, message, hint=hint)
+        self.answer = answer or {}
+        """The agent's whole answer, with fields such as `conflict`."""
+
 
 class ProviderError(PodtuiError):
     """A provider (local host, RunPod API, ...) failed."""

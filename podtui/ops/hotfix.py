@@ -55,8 +55,6 @@ CODE_SUFFIXES = frozenset(
 HEALTH_POLL = 0.05
 """Seconds between health checks after a hot-fix restart: one person waits on
 one pod, so answer as soon as it is up rather than backing off."""
-CONFLICT_MARK = "changed on the pod since it was read"
-"""How the pod agent words a refused write (see its `write` verb)."""
 
 
 class PodFileChanged(PodError):
@@ -179,7 +177,7 @@ async def write_file(
             "write", request, timeout=session.environment.timeouts.command
         )
     except AgentError as error:
-        if CONFLICT_MARK in error.message:
+        if error.answer.get("conflict"):
             raise PodFileChanged(session.pod.name, opened.relpath) from None
         raise
     digest = hashlib.sha256(data).hexdigest()

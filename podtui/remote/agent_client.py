@@ -171,7 +171,9 @@ class AgentClient:
     def _checked(self, verb: str, answer: dict[str, Any]) -> dict[str, Any]:
         if not answer.get("ok"):
             raise AgentError(
-                self.pod_name, f"{verb}: {answer.get('error', 'unknown error')}"
+                self.pod_name,
+                f"{verb}: {answer.get('error', 'unknown error')}",
+                answer=answer,
             )
         return answer
 
