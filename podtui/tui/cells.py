@@ -154,7 +154,8 @@ def _app_detail(report: PodReport) -> str:
     app = report.app
     assert app is not None
     if app.running:
-        return f"app pid {app.pid}, up {human_duration(app.uptime)}"
+        pid = f" pid {app.pid}" if app.pid is not None else ""
+        return f"app{pid} up {human_duration(app.uptime)}"
     if app.exit_code is not None:
         return f"app exited with code {app.exit_code}"
     return "app not running"
