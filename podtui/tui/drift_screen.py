@@ -98,8 +98,9 @@ class DriftScreen(Screen[None]):
                 self.rows[key] = (drift.pod, entry)
                 table.add_row(drift.pod.name, entry.state.value, entry.relpath, key=key)
         total = sum(drift.count for drift in self.drifts.values())
+        drifted = sum(1 for drift in self.drifts.values() if drift.count)
         self.query_one("#drift-title", Static).update(
-            f"drift: {total} file(s) differ from the release on "
+            f"drift: {total} file(s) differ from the release on {drifted} of "
             f"{len(self.drifts)} pod(s)"
         )
         if not self.rows:

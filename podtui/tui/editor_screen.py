@@ -96,7 +96,8 @@ class EditorScreen(Screen[None]):
         Binding("ctrl+g", "prompt('line')", "Go to line", id="editor.goto"),
         Binding("f4", "show_copy_back", "Copy-back diff", id="editor.diff"),
         Binding("f9", "commit_hotfix", "Commit fix", id="editor.commit"),
-        Binding("escape", "close", "Close", id="editor.close"),
+        # Priority: the text area would otherwise take escape for itself.
+        Binding("escape", "close", "Close", id="editor.close", priority=True),
     ]
 
     def __init__(self, fleet: Fleet, opened: PodFile, *, confirmed: bool) -> None:
