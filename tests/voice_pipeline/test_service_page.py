@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import subprocess
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -65,15 +65,19 @@ class DevTools:
                 return reply["result"]
 
 
-async def wait_for_file(path: Path) -> str:
-    """The content of `path` once it exists and is complete."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + DEADLINE
-    while loop.time() < deadline:
-        if path.exists() and path.read_text().count("\n") >= 1:
-            return path.read_text()
-        await asyncio.sleep(0.05)  # polling a file with a deadline
-    raise AssertionError(f"{path} did not appear")
+async def devtools_port(stderr: asyncio.StreamReader) -> str:
+    """The port Chromium announces on stderr once DevTools listens."""
+    while line := await stderr.readline():
+        match = re.search(rb"DevTools listening on ws://[^:]+:(\d+)/", line)
+        if match:
+            return match.group(1).decode()
+    raise AssertionError("chromium exited without opening DevTools")
+
+
+async def drain(stream: asyncio.StreamReader) -> None:
+    """Keep reading Chromium's chatter so it never blocks on a full pipe."""
+    while await stream.read(1 << 16):
+        pass
 
 
 @pytest.fixture
@@ -81,13 +85,19 @@ async def chromium(tmp_path: Path) -> AsyncIterator[DevTools]:
     """A headless Chromium and a DevTools connection to its page."""
     program = require_tool("chromium")
     profile = tmp_path / "profile"
-    process = subprocess.Popen(
-        [program, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    process = await asyncio.create_subprocess_exec(
+        program,
+        *CHROMIUM_FLAGS,
+        f"--user-data-dir={profile}",
+        "about:blank",
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
     )
+    assert process.stderr is not None
+    draining: asyncio.Task[None] | None = None
     try:
-        port = (await wait_for_file(profile / "DevToolsActivePort")).split()[0]
+        port = await asyncio.wait_for(devtools_port(process.stderr), DEADLINE)
+        draining = asyncio.create_task(drain(process.stderr))
         async with aiohttp.ClientSession() as http:
             async with http.get(f"http://127.0.0.1:{port}/json/list") as response:
                 targets = await response.json()
@@ -98,7 +108,9 @@ async def chromium(tmp_path: Path) -> AsyncIterator[DevTools]:
                 yield DevTools(ws)
     finally:
         process.terminate()
-        process.wait(timeout=DEADLINE)
+        await asyncio.wait_for(process.wait(), DEADLINE)
+        if draining is not None:
+            draining.cancel()
 
 
 async def test_sample_button_on_the_test_page_shows_a_transcript(
