@@ -35,11 +35,9 @@ from podtui.ops.copyback import (
     sha256,
 )
 from podtui.ops.deploy import (
-    EXIT_CHECK_INTERVAL,
     ConfirmationRequired,
     HealthGateFailed,
-    app_exit,
-    gate_check,
+    health_gate,
     log_tail,
 )
 from podtui.ops.events import EventSink, StepTimer, ignore_events
@@ -52,9 +50,6 @@ CODE_SUFFIXES = frozenset(
     {".py", ".toml", ".yaml", ".yml", ".json", ".sh", ".cfg", ".ini", ".env"}
 )
 """Files the service reads at start: saving one restarts it (restart_on_save)."""
-HEALTH_POLL = 0.05
-"""Seconds between health checks after a hot-fix restart: one person waits on
-one pod, so answer as soon as it is up rather than backing off."""
 
 
 class PodFileChanged(PodError):
@@ -200,7 +195,7 @@ async def restart_gated(
             outcome.restarted = True
             step.detail = f"pid {state.pid}"
         async with timer.step("health") as step:
-            detail = await quick_health_gate(fleet, session)
+            detail = await health_gate(fleet, session, None)
             if detail is not None:
                 outcome.log_tail = await log_tail(session)
                 raise HealthGateFailed(
@@ -213,27 +208,6 @@ async def restart_gated(
     except PodtuiError as error:
         outcome.healthy = False
         outcome.error = timer.reason(error)
-
-
-async def quick_health_gate(fleet: Fleet, session: PodSession) -> str | None:
-    """None once the restarted service answers 200; else why not, at the deadline.
-
-    Polls at a steady short interval, and looks for an app that exited about
-    once a second, so a crash is reported at once rather than at the deadline.
-    """
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + session.environment.timeouts.start
-    next_exit_check = loop.time() + EXIT_CHECK_INTERVAL
-    while True:
-        detail = await gate_check(fleet, session, None)
-        if detail is None or loop.time() + HEALTH_POLL > deadline:
-            return detail
-        if loop.time() >= next_exit_check:
-            exited = await app_exit(session)
-            if exited is not None:
-                return exited
-            next_exit_check = loop.time() + EXIT_CHECK_INTERVAL
-        await asyncio.sleep(HEALTH_POLL)
 
 
 async def save_hotfix(
