@@ -134,6 +134,8 @@ class Config:
     project: ProjectConfig
     environments: tuple[EnvironmentConfig, ...]
     refresh_interval: float
+    log_lines: int
+    """Lines each log pane keeps; older ones are dropped as new ones come."""
     document: tomlkit.TOMLDocument = field(compare=False, repr=False)
 
     def environment(self, name: str) -> EnvironmentConfig:
@@ -428,6 +430,9 @@ def format_key(path: KeyPath) -> str:
 
 _MISSING = object()
 
+DEFAULT_LOG_LINES = 20_000
+"""Lines a log pane keeps when [ui] log_lines is not set."""
+
 _TYPE_NAMES = {
     "string": "a string",
     "integer": "an integer",
@@ -605,7 +610,10 @@ class _Validator:
         """The Config, or None when any issue was found."""
         self.known_keys(data, (), ("project", "ui", "defaults", "environments"))
         project = self.project(data, path)
-        refresh_interval = self.refresh_interval(self.table(data, "ui"))
+        ui = self.table(data, "ui")
+        self.known_keys(ui, ("ui",), ("refresh_interval", "log_lines"))
+        refresh_interval = self.refresh_interval(ui)
+        log_lines = self.log_lines(ui)
         defaults = self.defaults(self.table(data, "defaults"))
         environments = self.environments(data, defaults)
         if project is None or self.issues:
@@ -615,6 +623,7 @@ class _Validator:
             project=project,
             environments=environments,
             refresh_interval=refresh_interval,
+            log_lines=log_lines,
             document=document,
         )
 
@@ -666,7 +675,6 @@ class _Validator:
     def refresh_interval(self, table: dict[str, object]) -> float:
         """[ui] refresh_interval, in seconds."""
         where: KeyPath = ("ui",)
-        self.known_keys(table, where, ("refresh_interval",))
         value = self.value(table, where, "refresh_interval", "number")
         if value is _MISSING:
             return 5.0
@@ -676,6 +684,16 @@ class _Validator:
                 where + ("refresh_interval",), "expected a positive number of seconds"
             )
         return float(value)
+
+    def log_lines(self, table: dict[str, object]) -> int:
+        """[ui] log_lines: how many lines a log pane keeps (bounds its memory)."""
+        value = self.value(table, ("ui",), "log_lines", "integer")
+        if value is _MISSING:
+            return DEFAULT_LOG_LINES
+        assert isinstance(value, int)
+        if value <= 0:
+            self.error(("ui", "log_lines"), "expected a positive number of lines")
+        return value
 
     # -- settings shared by [defaults] and each environment ------------------
 

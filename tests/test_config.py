@@ -159,6 +159,18 @@ def test_an_integer_is_accepted_where_a_number_of_seconds_is_expected() -> None:
     assert isinstance(config.refresh_interval, float)
 
 
+def test_log_lines_sets_how_many_lines_a_log_pane_keeps() -> None:
+    assert parse(MINIMAL + "[ui]\nlog_lines = 5000\n").log_lines == 5000
+
+
+def test_log_lines_must_be_a_positive_integer() -> None:
+    message = only_error(MINIMAL + "[ui]\nlog_lines = 0\n")
+
+    assert message == (
+        "config.toml:11: ui.log_lines: expected a positive number of lines"
+    )
+
+
 def test_unknown_environment_lists_the_known_ones() -> None:
     config = load_config(SHIPPED)
 
