@@ -138,7 +138,37 @@ class PodReport:
     error: str | None = None
     """Why the pod could not be inspected, when it could not."""
     extra: dict[str, object] = field(default_factory=dict)
+    image_requirements_hash: str | None = None
+    """The requirements hash the pod's image was built with, once known (it is
+    read once per pod session: it changes only when the pod is rebuilt)."""
 
     @property
     def healthy(self) -> bool:
         return self.health is not None and self.health.healthy
+
+
+@dataclass(frozen=True)
+class LocalHead:
+    """The local repository as the dashboard compares pods with it."""
+
+    commit: str | None
+    dirty: bool = False
+    """Tracked files have uncommitted changes."""
+    requirements_hash: str | None = None
+    behind: frozenset[str] = frozenset()
+    """Pod release commits that are ancestors of `commit` (older releases)."""
+
+    def relation(self, release: Release | None) -> str | None:
+        """`head`, `behind` or `other` for a pod's release; None when unknown."""
+        if release is None or not release.commit or not self.commit:
+            return None
+        if release.commit == self.commit:
+            return "head"
+        return "behind" if release.commit in self.behind else "other"
+
+    def needs_image(self, report: PodReport) -> bool:
+        """Whether the pod's image lacks the local requirements: a rebuild is due."""
+        image = report.image_requirements_hash
+        return bool(image and self.requirements_hash) and (
+            image != self.requirements_hash
+        )
