@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import posixpath
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -31,6 +32,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+IMAGE_HASH_FILES = ("/app/requirements.sha256",)
+"""Where a pod image records its requirements hash (see the Dockerfile)."""
+
+
+def image_files(environment: EnvironmentConfig) -> list[str]:
+    """Where the agent looks for the image's requirements hash, besides its record
+    (local pods keep theirs in `.podtui/image.json`)."""
+    beside_app = posixpath.join(
+        posixpath.dirname(environment.app_dir.rstrip("/")), "requirements.sha256"
+    )
+    return [beside_app, *IMAGE_HASH_FILES]
+
 
 @dataclass
 class PodSession:
@@ -41,6 +54,10 @@ class PodSession:
     connection: PodConnection
     agent: AgentClient
     files: PodFiles
+    image_requirements_hash: str | None = None
+    """The requirements hash of the pod's image, once read (None: unknown)."""
+    image_lookup: asyncio.Task[str | None] | None = field(default=None, repr=False)
+    """The one read of the image's hash in this session."""
 
     async def start_request(self) -> dict[str, Any]:
         home = await self.connection.home()
@@ -75,6 +92,19 @@ class PodSession:
     async def set_release(self, release: Release) -> None:
         await self.agent.call("release", {"set": release.to_dict()})
 
+    async def read_image_requirements_hash(self) -> str | None:
+        """Ask the pod which requirements its image was built with (one call)."""
+        answer = await self.agent.call(
+            "snapshot",
+            {
+                "root": self.environment.app_dir,
+                "image_files": image_files(self.environment),
+            },
+        )
+        found = answer.get("image_requirements_hash")
+        self.image_requirements_hash = found if isinstance(found, str) else None
+        return self.image_requirements_hash
+
 
 class Fleet:
     """All pods of a config, their connections and their inspection."""
@@ -97,6 +127,7 @@ class Fleet:
         self._http: httpx.AsyncClient | None = None
         self.provider_errors: dict[str, str] = {}
         """Environment name to the message of its provider's last failure."""
+        self._background: set[asyncio.Task[str | None]] = set()
 
     async def pods(self) -> list[Pod]:
         """Every pod of every environment, in config order.
@@ -176,6 +207,38 @@ class Fleet:
             self._http = httpx.AsyncClient(trust_env=False)
         return self._http
 
+    async def image_requirements_hash(self, pod: Pod) -> str | None:
+        """The requirements hash of a pod's image, read once per session.
+
+        It changes only when the pod is rebuilt, which makes a new session.
+        A failed read is tried again on the next call.
+        """
+        session = self.session(pod)
+        if session.image_lookup is None or (
+            session.image_lookup.done()
+            and (
+                session.image_lookup.cancelled()
+                or session.image_lookup.exception() is not None
+            )
+        ):
+            session.image_lookup = asyncio.create_task(
+                session.read_image_requirements_hash(),
+                name=f"image requirements of {pod.name}",
+            )
+        try:
+            return await asyncio.shield(session.image_lookup)
+        except (PodtuiError, OSError, TimeoutError) as error:
+            log.info("%s: image requirements unknown: %s", pod.name, error)
+            return None
+
+    def _look_up_image(self, session: PodSession) -> None:
+        """Start the session's one read of the image hash, in the background, so
+        the report that triggers it is not held up; later reports carry it."""
+        if session.image_lookup is None:
+            task = asyncio.create_task(self.image_requirements_hash(session.pod))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
     async def inspect(self, pod: Pod) -> PodReport:
         """Status, app, release and health of one pod; never raises."""
         if pod.status == PodStatus.STOPPED or pod.ssh is None:
@@ -184,7 +247,7 @@ class Fleet:
         session = self.session(pod)
         environment = session.environment
         try:
-            return await asyncio.wait_for(
+            report = await asyncio.wait_for(
                 self._inspect(session), timeout=environment.timeouts.command
             )
         except TimeoutError:
@@ -195,6 +258,8 @@ class Fleet:
             )
         except PodtuiError as error:
             return PodReport(pod, PodStatus.UNREACHABLE, error=error.message)
+        self._look_up_image(session)
+        return replace(report, image_requirements_hash=session.image_requirements_hash)
 
     async def _inspect(self, session: PodSession) -> PodReport:
         """Health first: a healthy service that reports its uptime and release
@@ -223,6 +288,11 @@ class Fleet:
         )
 
     async def close(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        for session in self._sessions.values():
+            if session.image_lookup is not None:
+                session.image_lookup.cancel()
         await asyncio.gather(*(s.connection.close() for s in self._sessions.values()))
         self._sessions.clear()
         if self._http is not None:
