@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import logging
 import posixpath
 import time
@@ -36,7 +37,7 @@ from podtui.config import Config, EnvironmentConfig
 from podtui.errors import PodError, PodtuiError, UnreachableError
 from podtui.model import Pod, PodStatus, Release
 from podtui.ops.events import EventSink, StepTimer, ignore_events
-from podtui.ops.fleet import Fleet, PodSession
+from podtui.ops.fleet import Fleet, PodSession, image_files
 from podtui.ops.release import local_release, manifest_of, requirements_hash
 from podtui.ops.repo import bundle_for, resolve_commit
 
@@ -47,8 +48,6 @@ GATE_POLL_START = 0.05
 GATE_POLL_MAX = 0.1
 EXIT_CHECK_INTERVAL = 1.0
 """Seconds between looks at whether the app exited while the gate waits."""
-IMAGE_HASH_FILES = ("/app/requirements.sha256",)
-"""Where a pod image records its requirements hash (see the Dockerfile)."""
 
 PUSH_SCRIPT = """\
 set -e
@@ -217,7 +216,7 @@ def working_tree_files(config: Config) -> dict[str, str]:
             for relpath, digest in manifest_of(path).items():
                 files[f"{deployed}/{relpath}"] = digest
         elif path.is_file():
-            files[deployed] = manifest_of(path.parent).get(path.name, "")
+            files[deployed.rstrip("/")] = hashlib.sha256(path.read_bytes()).hexdigest()
     return dict(sorted(files.items()))
 
 
@@ -314,17 +313,10 @@ class PodDeploy:
         await self.restart_and_gate(self.outcome.release or desired.release)
 
     def snapshot_request(self) -> dict[str, Any]:
-        image_files = [
-            posixpath.join(
-                posixpath.dirname(self.environment.app_dir.rstrip("/")),
-                "requirements.sha256",
-            ),
-            *IMAGE_HASH_FILES,
-        ]
         return {
             "root": self.environment.app_dir,
             "checkout": self.checkout,
-            "image_files": image_files,
+            "image_files": image_files(self.environment),
         }
 
     def recorded_release(self) -> Release | None:
@@ -393,19 +385,27 @@ class PodDeploy:
 
     async def checkout_files(self) -> dict[str, str]:
         """The deploy paths of the pod's checkout, as app-directory paths."""
-        answers = await asyncio.gather(
-            *(
-                self.session.agent.call(
-                    "manifest", {"root": posixpath.join(self.checkout, deployed)}
-                )
-                for deployed in self.config.project.deploy
-            )
+        found = await asyncio.gather(
+            *(self.checkout_path(deployed) for deployed in self.config.project.deploy)
         )
-        files = {}
-        for deployed, answer in zip(self.config.project.deploy, answers, strict=True):
-            for relpath, digest in answer["files"].items():
-                files[f"{deployed}/{relpath}"] = digest
+        files = {path: digest for part in found for path, digest in part.items()}
         return dict(sorted(files.items()))
+
+    async def checkout_path(self, deployed: str) -> dict[str, str]:
+        """One deploy path of the checkout: a folder's files, or a single file."""
+        agent = self.session.agent
+        path = posixpath.join(self.checkout, deployed)
+        answer = await agent.call("manifest", {"root": path})
+        if answer.get("exists", True):
+            return {
+                f"{deployed}/{relpath}": digest
+                for relpath, digest in answer["files"].items()
+            }
+        try:
+            single = await agent.call("read", {"path": path})
+        except PodError:
+            return {}  # in neither the commit nor the tree: nothing to deploy
+        return {deployed.rstrip("/"): str(single["sha256"])}
 
     async def checkout_requirements_hash(self, files: dict[str, str]) -> str | None:
         requirements = self.config.project.requirements
