@@ -183,7 +183,7 @@ class PodtuiApp(HotfixActions, DeployActions, App[None]):
         yield Static(id="summary")
         yield PodTable(id="pods")
         yield Static(id="detail")
-        yield LogPanes(id="logs")
+        yield LogPanes(max_lines=self.config.log_lines, id="logs")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -509,6 +509,7 @@ class PodtuiApp(HotfixActions, DeployActions, App[None]):
         from podtui.ops.logs import pod_tail
 
         fleet = await self._get_fleet()
+        fleet.note_activity(pod)
         await panes.open_pane(pod.name, pod_tail(fleet.session(pod)))
 
     def action_merged_logs(self) -> None:
