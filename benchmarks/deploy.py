@@ -13,7 +13,11 @@ editing. It prints the medians, their ratios, podtui's median time per step, and
 bytes a no-op deploy sends to each pod (counted by a TCP relay in front of
 each pod's SSH port).
 
-Run: `python benchmarks/deploy.py [--runs N]`.
+With `--rtt-ms`, podtui and the manual steps reach the pods through relays
+that delay traffic like a network of that round-trip time (real pods are
+tens of milliseconds away).
+
+Run: `python benchmarks/deploy.py [--runs N] [--rtt-ms MS]`.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.network import DelayRelay, far_pod  # noqa: E402
 from podtui.config import load_config  # noqa: E402
 from podtui.model import Pod  # noqa: E402
 from podtui.ops.deploy import DeployOptions, deploy  # noqa: E402
@@ -99,13 +104,15 @@ def commit_change(repo: Path, run: int) -> str:
 class ManualSteps:
     """The tier-2 steps by hand, through the OpenSSH client."""
 
-    def __init__(self, pods: LocalPods, config: Any) -> None:
+    def __init__(
+        self, pods: LocalPods, ssh_ports: dict[str, int], known_hosts: Path
+    ) -> None:
         self.pods = pods
         self.specs = pods.specs()
-        self.environment = config.environment("bench")
+        self.ssh_ports = ssh_ports
+        self.known_hosts = known_hosts
 
     def ssh(self, name: str, command: str) -> None:
-        spec = self.specs[name]
         subprocess.run(
             [
                 "ssh",
@@ -113,11 +120,11 @@ class ManualSteps:
                 "-F",
                 "/dev/null",
                 "-p",
-                str(spec.ssh_port),
+                str(self.ssh_ports[name]),
                 "-i",
                 str(self.pods.client_key),
                 "-o",
-                f"UserKnownHostsFile={self.pods.known_hosts}",
+                f"UserKnownHostsFile={self.known_hosts}",
                 "-o",
                 "BatchMode=yes",
                 "127.0.0.1",
@@ -157,12 +164,35 @@ class ManualSteps:
         self.ssh(name, f"pkill -f {pattern}; while pgrep -f {pattern}; do :; done")
 
 
+class FarFleet(Fleet):
+    """A fleet whose pods are reached across the simulated network."""
+
+    far: list[Pod]
+
+    async def pods(self) -> list[Pod]:
+        return self.far
+
+
+def fleet_for(config: Any, pods: LocalPods, far: list[Pod] | None) -> Fleet:
+    """A new fleet, reaching the pods directly or across the network."""
+    if far is None:
+        return Fleet(config, local_pods=pods)
+    fleet = FarFleet(config, local_pods=pods)
+    fleet.far = far
+    return fleet
+
+
 async def podtui_run(
-    config: Any, pods: LocalPods, *, force: bool = False, fleet: Fleet | None = None
+    config: Any,
+    pods: LocalPods,
+    *,
+    force: bool = False,
+    fleet: Fleet | None = None,
+    far: list[Pod] | None = None,
 ) -> tuple[float, dict[str, float]]:
     """One deploy; with `fleet`, over its open connections (as in the app)."""
     own = fleet is None
-    fleet = fleet or Fleet(config, local_pods=pods)
+    fleet = fleet or fleet_for(config, pods, far)
     started = time.perf_counter()
     try:
         result = await deploy(fleet, "bench", options=DeployOptions(force=force))
@@ -273,7 +303,7 @@ def spares_ready(pods: LocalPods, names: list[str], timeout: float = 30.0) -> No
             time.sleep(0.05)
 
 
-async def main(runs: int) -> None:
+async def main(runs: int, rtt_ms: float) -> None:
     root = Path(tempfile.mkdtemp(prefix="podtui-bench-deploy-"))
     os.environ["PODTUI_HOME"] = str(root / "home")
     repo = make_project(root)
@@ -282,17 +312,31 @@ async def main(runs: int) -> None:
     config = load_config(root / "config.toml")
     pods = LocalPods(root / "home")
     await asyncio.to_thread(pods.up, config)
-    manual = ManualSteps(pods, config)
+    far: list[Pod] | None = None
+    relays: list[DelayRelay] = []
+    known_hosts = pods.known_hosts
+    near = await Fleet(config, local_pods=pods).pods()
+    ssh_ports = {pod.name: pods.specs()[pod.name].ssh_port for pod in near}
+    if rtt_ms > 0:
+        known_hosts = root / "far_known_hosts"
+        far = []
+        for pod in near:
+            far_one, relay = await far_pod(pod, pods, rtt_ms / 1000, known_hosts)
+            assert far_one.ssh is not None and far_one.ssh.port is not None
+            far.append(far_one)
+            relays.append(relay)
+            ssh_ports[pod.name] = far_one.ssh.port
+    manual = ManualSteps(pods, ssh_ports, known_hosts)
     try:
-        await podtui_run(config, pods)  # upload the agent, warm the pods
+        await podtui_run(config, pods, far=far)  # upload the agent, warm the pods
         await asyncio.to_thread(spares_ready, pods, list(PODS))
         podtui_times, app_times, manual_times, step_times = [], [], [], []
-        dashboard = Fleet(config, local_pods=pods)
+        dashboard = fleet_for(config, pods, far)
         await podtui_run(config, pods, force=True, fleet=dashboard)
         await asyncio.to_thread(spares_ready, pods, list(PODS))
         for run in range(runs):
             commit_change(repo, 3 * run)
-            seconds, steps = await podtui_run(config, pods)
+            seconds, steps = await podtui_run(config, pods, far=far)
             podtui_times.append(seconds)
             step_times.append(steps)
             await asyncio.to_thread(spares_ready, pods, list(PODS))
@@ -300,14 +344,16 @@ async def main(runs: int) -> None:
             app_times.append((await podtui_run(config, pods, fleet=dashboard))[0])
             commit_change(repo, 3 * run + 2)
             manual_times.append(await asyncio.to_thread(manual_run, manual, pods))
-            await podtui_run(config, pods, force=True)  # back under the agent
+            await podtui_run(config, pods, force=True, far=far)  # back under the agent
             await asyncio.to_thread(spares_ready, pods, list(PODS))
         await dashboard.close()
-        relays = await noop_bytes(config, pods, root)
+        byte_relays = await noop_bytes(config, pods, root)
     finally:
+        for relay in relays:
+            relay.close()
         await asyncio.to_thread(pods.down)
         shutil.rmtree(root, ignore_errors=True)
-    report(podtui_times, app_times, manual_times, step_times, relays)
+    report(podtui_times, app_times, manual_times, step_times, byte_relays, rtt_ms)
 
 
 def report(
@@ -316,11 +362,16 @@ def report(
     manual_times: list[float],
     step_times: list[dict[str, float]],
     relays: list[CountingRelay],
+    rtt_ms: float,
 ) -> None:
     podtui_median = statistics.median(podtui_times)
     app_median = statistics.median(app_times)
     manual_median = statistics.median(manual_times)
-    print(f"one-file change to {len(PODS)} local pods, {len(podtui_times)} runs each")
+    where = f"{rtt_ms:g} ms round trip away" if rtt_ms else "on loopback"
+    print(
+        f"one-file change to {len(PODS)} local pods ({where}), "
+        f"{len(podtui_times)} runs each"
+    )
     print(f"  podtui deploy, command line (git mode): median {podtui_median:.2f}s")
     print(f"  podtui deploy, from the app (open SSH): median {app_median:.2f}s")
     print(f"  manual ssh/git/cp/pkill:                median {manual_median:.2f}s")
@@ -342,4 +393,8 @@ def report(
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
-    asyncio.run(main(parser.parse_args().runs))
+    parser.add_argument(
+        "--rtt-ms", type=float, default=0, help="simulated network round trip"
+    )
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.runs, arguments.rtt_ms))

@@ -7,9 +7,11 @@ the health gate. Manual: the same edit done with the OpenSSH client, one
 the service, start it again, `curl` until `/health` answers. Both end on a
 healthy service started after the edit, so it runs the new code. The two
 alternate on the same pod; the script prints their medians, the ratio and
-podtui's median time per step (copy-back included).
+podtui's median time per step (copy-back included). With `--rtt-ms`, both
+reach the pod through a relay that delays traffic like a network of that
+round-trip time (real pods are tens of milliseconds away).
 
-Run: `python benchmarks/hotfix.py [--runs N]`.
+Run: `python benchmarks/hotfix.py [--runs N] [--rtt-ms MS]`.
 """
 
 from __future__ import annotations
@@ -30,7 +32,9 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.network import far_pod  # noqa: E402
 from podtui.config import load_config  # noqa: E402
+from podtui.model import Pod  # noqa: E402
 from podtui.ops.fleet import Fleet  # noqa: E402
 from podtui.ops.hotfix import open_file, save_hotfix  # noqa: E402
 from podtui.providers.local import LocalPods  # noqa: E402
@@ -78,9 +82,11 @@ def make_project(root: Path) -> Path:
 class ManualSteps:
     """The tier-1 steps by hand, through the OpenSSH client."""
 
-    def __init__(self, pods: LocalPods) -> None:
+    def __init__(self, pods: LocalPods, ssh_port: int, known_hosts: Path) -> None:
         self.pods = pods
         self.spec = pods.specs()[POD]
+        self.ssh_port = ssh_port
+        self.known_hosts = known_hosts
 
     def ssh(self, command: str, data: bytes | None = None) -> None:
         subprocess.run(
@@ -90,11 +96,11 @@ class ManualSteps:
                 "-F",
                 "/dev/null",
                 "-p",
-                str(self.spec.ssh_port),
+                str(self.ssh_port),
                 "-i",
                 str(self.pods.client_key),
                 "-o",
-                f"UserKnownHostsFile={self.pods.known_hosts}",
+                f"UserKnownHostsFile={self.known_hosts}",
                 "-o",
                 "BatchMode=yes",
                 "127.0.0.1",
@@ -168,7 +174,16 @@ def spares_ready(pods: LocalPods, names: list[str], timeout: float = 30.0) -> No
             time.sleep(0.05)
 
 
-async def main(runs: int) -> None:
+class FarFleet(Fleet):
+    """A fleet whose one pod is reached across the simulated network."""
+
+    far: Pod
+
+    async def pods(self) -> list[Pod]:
+        return [self.far]
+
+
+async def main(runs: int, rtt_ms: float) -> None:
     root = Path(tempfile.mkdtemp(prefix="podtui-bench-hotfix-"))
     os.environ["PODTUI_HOME"] = str(root / "home")
     repo = make_project(root)
@@ -176,8 +191,19 @@ async def main(runs: int) -> None:
     config = load_config(root / "config.toml")
     pods = LocalPods(root / "home")
     await asyncio.to_thread(pods.up, config)
-    manual = ManualSteps(pods)
+    (near,) = await Fleet(config, local_pods=pods).pods()
+    assert near.ssh is not None and near.ssh.port is not None
+    relay = None
+    ssh_port, known_hosts = near.ssh.port, pods.known_hosts
     fleet = Fleet(config, local_pods=pods)
+    if rtt_ms > 0:
+        known_hosts = root / "far_known_hosts"
+        far, relay = await far_pod(near, pods, rtt_ms / 1000, known_hosts)
+        assert far.ssh is not None and far.ssh.port is not None
+        ssh_port = far.ssh.port
+        fleet = FarFleet(config, local_pods=pods)
+        fleet.far = far
+    manual = ManualSteps(pods, ssh_port, known_hosts)
     original = (repo / FILE).read_bytes()
     podtui_times: list[float] = []
     manual_times: list[float] = []
@@ -196,17 +222,25 @@ async def main(runs: int) -> None:
             await asyncio.to_thread(spares_ready, pods, [POD])
     finally:
         await fleet.close()
+        if relay is not None:
+            relay.close()
         await asyncio.to_thread(pods.down)
         shutil.rmtree(root, ignore_errors=True)
-    report(podtui_times, manual_times, steps)
+    report(podtui_times, manual_times, steps, rtt_ms)
 
 
 def report(
-    podtui_times: list[float], manual_times: list[float], steps: list[dict[str, Any]]
+    podtui_times: list[float],
+    manual_times: list[float],
+    steps: list[dict[str, Any]],
+    rtt_ms: float,
 ) -> None:
     podtui_median = statistics.median(podtui_times)
     manual_median = statistics.median(manual_times)
-    print(f"hot fix of {FILE} on one local pod, {len(podtui_times)} runs each")
+    where = f"{rtt_ms:g} ms round trip away" if rtt_ms else "on loopback"
+    print(
+        f"hot fix of {FILE} on one local pod ({where}), {len(podtui_times)} runs each"
+    )
     print(
         f"  podtui save (write, copy-back, restart, health): median {podtui_median:.2f}s"
     )
@@ -223,4 +257,8 @@ def report(
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
-    asyncio.run(main(parser.parse_args().runs))
+    parser.add_argument(
+        "--rtt-ms", type=float, default=0, help="simulated network round trip"
+    )
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.runs, arguments.rtt_ms))
