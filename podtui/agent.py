@@ -47,7 +47,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import IO, Any, Dict  # noqa: UP035
 
-AGENT_VERSION = "5"
+AGENT_VERSION = "6"
 
 DEFAULT_STATE_DIR = ".podtui"
 MAX_READ_BYTES = 64 * 1024 * 1024
@@ -1183,6 +1183,8 @@ def snapshot(request: Request) -> Answer:
 TAIL_VERB = "tail"
 TAIL_POLL = 0.05
 """Seconds between looks at a quiet log file."""
+TAIL_POLL_BUSY = 0.015
+"""Seconds before the next look after one that found lines: more likely follow."""
 TAIL_HEARTBEAT = 1.0
 """Seconds of silence after which a ``beat`` frame tells the client we live."""
 TAIL_CHUNK = 256 * 1024
@@ -1494,7 +1496,8 @@ def follow_until_gone(follower: LogFollower, out: FrameWriter, stdin_fd: int) ->
         out.flush()
         if sent >= TAIL_CHUNK:
             continue
-        readable, _, _ = select.select([stdin_fd], [], [], TAIL_POLL)
+        wait = TAIL_POLL_BUSY if sent else TAIL_POLL
+        readable, _, _ = select.select([stdin_fd], [], [], wait)
         if readable and not os.read(stdin_fd, 4096):
             raise ClientGone()
 
