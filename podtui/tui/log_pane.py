@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import gc
 import time
 from collections.abc import AsyncGenerator, Callable
 from pathlib import Path
@@ -293,6 +294,18 @@ class MergedLog(Vertical):
         self.view.add_lines(run, tag)
 
 
+def freeze_long_lived() -> None:
+    """Leave the objects that exist now out of full garbage collections.
+
+    Streaming lines make Python run full collections every few seconds, and
+    each walks every object of the app (widgets, SSH, modules): tens of
+    milliseconds of frozen UI. Frozen objects are skipped, so a full
+    collection walks only what was made since. `gc.unfreeze` (when the last
+    pane closes) hands them back to the collector.
+    """
+    gc.freeze()
+
+
 class LogPanes(Horizontal):
     """The open log panes side by side, or the merged view of them."""
 
@@ -308,12 +321,23 @@ class LogPanes(Horizontal):
         super().__init__(id=id)
         self.max_lines = max_lines
         self._colours = 0
+        self._frozen = False
+        """Whether objects are frozen out of full collections (`freeze_long_lived`)."""
 
     def compose(self) -> ComposeResult:
         yield MergedLog(max_lines=self.max_lines)
 
     def on_mount(self) -> None:
         self.set_interval(1 / REFRESH_RATE, self.redraw)
+
+    def on_unmount(self) -> None:
+        self._thaw()
+
+    def _thaw(self) -> None:
+        """Hand the objects frozen while panes were open back to the collector."""
+        if self._frozen:
+            gc.unfreeze()
+            self._frozen = False
 
     def redraw(self) -> None:
         """Redraw every view with new lines at once: one screen update for all."""
@@ -338,6 +362,8 @@ class LogPanes(Horizontal):
         await self.mount(pane, before=merged)
         self.add_class("open")
         pane.view.focus()
+        freeze_long_lived()
+        self._frozen = True
         return pane
 
     async def close_pane(self, pod: str) -> None:
@@ -345,6 +371,7 @@ class LogPanes(Horizontal):
         if pane is not None:
             await pane.remove()
         if not self.panes:
+            self._thaw()
             self.remove_class("open", "merged")
             self.query_one(MergedLog).active = False
 

@@ -167,6 +167,10 @@ class LogView(Widget, can_focus=True):
         """Whether the view times its own redraws; else a container calls
         `redraw_if_needed`, so that several views redraw in one screen update."""
         self._dirty = False
+        self._look: tuple[object, ...] = ()
+        """What the cached rows depend on: size, style and display toggles."""
+        self._drawn: dict[int, list[Strip]] = {}
+        """The rows of each line on screen at the last redraw, by sequence."""
 
     def on_mount(self) -> None:
         if self.own_clock:
@@ -204,6 +208,7 @@ class LogView(Widget, can_focus=True):
 
     def clear(self) -> None:
         self.buffer.clear()
+        self._drawn = {}
         self.matches = Matches()
         self.found = None
         self.refresh()
@@ -257,14 +262,44 @@ class LogView(Widget, can_focus=True):
 
     def _rows(self) -> list[Strip]:
         width, height = self.size
-        style = self.rich_style
+        cache = self._drawn_cache()
+        drawn: dict[int, list[Strip]] = {}
         count = self.visible_count
         rows: list[Strip] = []
         index = self.top_index()
         while len(rows) < height and index < count:
-            rows.extend(self._strips(self.seq_at(index), width))
+            seq = self.seq_at(index)
+            strips = cache.get(seq)
+            if strips is None:
+                strips = self._padded(self._strips(seq, width), width)
+            drawn[seq] = strips
+            rows.extend(strips)
             index += 1
-        return [row.extend_cell_length(width, style) for row in rows[:height]]
+        self._drawn = drawn
+        return rows[:height]
+
+    def _drawn_cache(self) -> dict[int, list[Strip]]:
+        """The rows of the lines drawn last time, if they would look the same.
+
+        While following, each redraw moves the lines up by the few that came,
+        so most rows are reused rather than built again.
+        """
+        look = (
+            self.size,
+            self.rich_style,
+            self.wrap,
+            self.show_timestamps,
+            self.search,
+            self.found,
+            len(self.prefixes),
+        )
+        if look != self._look:
+            self._look, self._drawn = look, {}
+        return self._drawn
+
+    def _padded(self, strips: list[Strip], width: int) -> list[Strip]:
+        style = self.rich_style
+        return [strip.extend_cell_length(width, style) for strip in strips]
 
     def render_line(self, y: int) -> Strip:
         frame: list[Strip] = getattr(self, "_frame", [])
