@@ -29,16 +29,22 @@ import hashlib
 import logging
 import posixpath
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from podtui.config import Config, EnvironmentConfig
 from podtui.errors import PodError, PodtuiError, UnreachableError
-from podtui.model import Pod, PodStatus, Release
+from podtui.model import LocalHead, Pod, PodStatus, Release
 from podtui.ops.events import EventSink, StepTimer, ignore_events
 from podtui.ops.fleet import Fleet, PodSession, image_files
-from podtui.ops.release import local_release, manifest_of, requirements_hash
+from podtui.ops.release import (
+    head_of,
+    local_release,
+    manifest_of,
+    requirements_hash,
+)
 from podtui.ops.repo import bundle_for, resolve_commit
 
 log = logging.getLogger(__name__)
@@ -869,6 +875,27 @@ async def promote(
     release = await promotable_release(fleet, source)
     promoted = replace(options or DeployOptions(), mode="push", commit=release.commit)
     return await deploy(fleet, target.name, options=promoted, on_event=on_event)
+
+
+def read_local_head(config: Config, commits: Iterable[str]) -> LocalHead:
+    """The local HEAD, whether its tree is dirty, its requirements hash, and
+    which of `commits` (pods' releases) are older than HEAD.
+
+    Blocking (GitPython runs git): call it in a thread from async code.
+    """
+    import git
+
+    commit, dirty = head_of(config.project.repo)
+    behind: set[str] = set()
+    if commit is not None:
+        repository = git.Repo(config.project.repo)
+        for other in set(commits) - {commit}:
+            try:
+                repository.git.merge_base("--is-ancestor", other, commit)
+            except git.GitCommandError:
+                continue  # not an ancestor, or a commit the repository lacks
+            behind.add(other)
+    return LocalHead(commit, dirty, local_requirements_hash(config), frozenset(behind))
 
 
 def local_requirements_hash(config: Config) -> str | None:
