@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from podtui.model import Health, Pod, PodReport, PodStatus
+from podtui.model import Health, LocalHead, Pod, PodReport, PodStatus
 
 REASON_WIDTH = 28
 """How much of an error fits in a row by default; the detail line shows all."""
@@ -87,11 +87,55 @@ def _health_text(health: Health, width: int) -> Text:
     return Text(f"{UNHEALTHY_MARK} {truncate(reason, width)}", style="red")
 
 
-def release_cell(report: PodReport | None) -> Text:
-    """The short commit of the release, with `*` when its tree was dirty."""
+RELATION_MARKS = {
+    "head": ("=HEAD", "green"),
+    "behind": ("behind", "yellow"),
+    "other": ("≠HEAD", "yellow"),
+}
+"""How a release relates to the local HEAD, in a word, and its style."""
+REBUILD_MARK = "⚠rebuild"
+
+
+def release_cell(report: PodReport | None, local: LocalHead | None = None) -> Text:
+    """The short commit of the release, with `*` when its tree was dirty, then
+    how it relates to the local HEAD and whether the image needs a rebuild."""
     if report is None or report.release is None:
-        return Text("-", style="dim")
-    return Text(report.release.short, style="yellow" if report.release.dirty else "")
+        text = Text("-", style="dim")
+    else:
+        release = report.release
+        text = Text(release.short, style="yellow" if release.dirty else "")
+        relation = local.relation(release) if local is not None else None
+        if relation is not None:
+            word, style = RELATION_MARKS[relation]
+            text.append(f" {word}", style=style)
+    if report is not None and local is not None and local.needs_image(report):
+        text.append(f" {REBUILD_MARK}", style="bold red")
+    return text
+
+
+def local_detail(report: PodReport, local: LocalHead | None) -> str:
+    """How the pod compares with the local repository, for the detail line."""
+    if local is None:
+        return ""
+    parts = []
+    relation = local.relation(report.release)
+    head = (local.commit or "")[:8]
+    if relation == "head":
+        parts.append(f"runs local HEAD {head}")
+    elif relation == "behind":
+        parts.append(f"behind local HEAD {head}")
+    elif relation == "other":
+        parts.append(f"not local HEAD {head} (another branch, or not pushed here)")
+    if relation is not None and local.dirty:
+        parts.append("the local tree has uncommitted changes")
+    if local.needs_image(report):
+        image = str(report.image_requirements_hash)[:12]
+        wanted = str(local.requirements_hash)[:12]
+        parts.append(
+            f"IMAGE REBUILD NEEDED: the image was built with requirements {image}, "
+            f"the local ones are {wanted}"
+        )
+    return " · ".join(parts)
 
 
 def drift_cell(count: int | None) -> Text:
