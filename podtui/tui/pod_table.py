@@ -16,7 +16,7 @@ from textual import events
 from textual.widgets import DataTable
 
 from podtui.config import EnvironmentConfig
-from podtui.model import Pod, PodReport
+from podtui.model import LocalHead, Pod, PodReport
 from podtui.tui import cells
 
 COLUMNS = (
@@ -53,6 +53,7 @@ class PodTable(DataTable[Text]):
         self._reports: dict[str, PodReport] = {}
         self._local_pods_starting = False
         self._drift: dict[str, int | None] = {}
+        self._local: LocalHead | None = None
         self.reason_width = cells.REASON_WIDTH
         """How many characters of a failure reason fit in the health column."""
 
@@ -110,6 +111,16 @@ class PodTable(DataTable[Text]):
         if pod_id in self._row_keys:
             self._update(pod_id, "drift", cells.drift_cell(count))
 
+    def show_local_head(self, local: LocalHead) -> None:
+        """Mark each release against the local HEAD (and the image's needs)."""
+        if local == self._local:
+            return
+        self._local = local
+        for pod_id in self._pods:
+            if pod_id in self._row_keys:
+                report = self._reports.get(pod_id)
+                self._update(pod_id, "release", cells.release_cell(report, local))
+
     def highlighted_key(self) -> str | None:
         """The key of the row under the cursor: a pod id or an environment key."""
         if not self._row_keys or not 0 <= self.cursor_row < len(self._row_keys):
@@ -159,7 +170,7 @@ class PodTable(DataTable[Text]):
             Text(pod.provider, style="dim"),
             cells.status_cell(report, local_pods_starting=self._local_pods_starting),
             cells.health_cell(report, self.reason_width),
-            cells.release_cell(report),
+            cells.release_cell(report, self._local),
             cells.drift_cell(self._drift.get(pod.id)),
             cells.uptime_cell(report),
             cells.gpu_cell(pod),
