@@ -3,19 +3,27 @@
 Mixed into the app: `d` deploys the highlighted environment (or pod), `p`
 promotes the highlighted environment's healthy release to the next one, `r`
 restarts with a health gate. Protected environments ask first, naming the
-environment, the pods and the release. Failed steps and the summary arrive as
-notifications; the table refreshes when the operation ends.
+environment, the pods and the release. While the operation runs, a progress
+view shows each pod's steps and times, then the summary; the summary also
+arrives as a notification (and failed steps too, once the view is closed).
+The table refreshes when the operation ends.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from textual.message import Message
+
 from podtui.errors import PodtuiError
+from podtui.model import LocalHead
 from podtui.ops.events import Phase, StepEvent, event_line
 from podtui.tui.deploy_dialog import DeployConfirmDialog
+from podtui.tui.deploy_progress import DeployProgressScreen, steps_of
 from podtui.tui.pod_table import ENVIRONMENT_PREFIX, PodTable
 
 if TYPE_CHECKING:
@@ -23,9 +31,62 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+LOCAL_HEAD_INTERVAL = 5.0
+"""Seconds between reads of the local repository's HEAD (git runs each time)."""
+
+
+class LocalHeadRead(Message):
+    """The local repository's HEAD was read, and pods' releases placed against it."""
+
+    def __init__(self, local: LocalHead) -> None:
+        super().__init__()
+        self.local = local
+
 
 class DeployActions:
     """The deploy keys of the app; expects the app's `pods`, `config` and fleet."""
+
+    local_head: LocalHead | None = None
+    """The local HEAD as last read, for the release column and detail line."""
+    _local_head_read_at: float = float("-inf")
+
+    def refresh_local_head(self: Any) -> None:
+        """Read the local HEAD again, off the event loop, at most every few seconds."""
+        now = time.monotonic()
+        if now - self._local_head_read_at < LOCAL_HEAD_INTERVAL:
+            return
+        self._local_head_read_at = now
+        commits = {
+            report.release.commit
+            for report in self.reports.values()
+            if report.release is not None and report.release.commit
+        }
+        self.run_worker(
+            self._read_local_head(commits),
+            name="read the local HEAD",
+            group="local-head",
+            exclusive=True,
+            exit_on_error=False,
+        )
+
+    async def _read_local_head(self: Any, commits: set[str]) -> None:
+        def read() -> LocalHead:
+            # The deploy machinery (git) loads on first use, in this thread.
+            from podtui.ops.deploy import read_local_head
+
+            return read_local_head(self.config, commits)
+
+        try:
+            local = await asyncio.to_thread(read)
+        except (ImportError, OSError, ValueError) as error:
+            log.info("cannot read the local HEAD: %s", error)
+            return
+        self.post_message(LocalHeadRead(local))
+
+    def on_local_head_read(self: Any, message: LocalHeadRead) -> None:
+        self.local_head = message.local
+        self.query_one(PodTable).show_local_head(message.local)
+        self.show_detail()
 
     def _highlighted_target(self: Any) -> tuple[str, str | None] | None:
         """The highlighted environment, or the highlighted pod and its environment."""
@@ -76,14 +137,21 @@ class DeployActions:
                     self.notify(f"{verb} to {plan.environment} cancelled.")
                     return
             options = replace(options, confirmed=True)
-            self.notify(f"{kind.capitalize()} to {plan.environment}…")
-            result = await self._run(fleet, kind, plan, pod, options)
+            progress = DeployProgressScreen(
+                progress_title(kind, plan), plan.pods, steps_of(kind)
+            )
+            await self.push_screen(progress)
+            try:
+                result = await self._run(fleet, kind, plan, pod, options, progress)
+            except PodtuiError as error:
+                progress.end(False, [str(error)])
+                raise
         except PodtuiError as error:
             self.notify(
                 str(error), title=f"Could not {kind}", severity="error", timeout=15
             )
             return
-        self._announce(kind, result)
+        self._announce(kind, result, progress)
 
     async def _plan(
         self: Any, fleet: Any, kind: str, environment: str, pod: str | None
@@ -113,11 +181,13 @@ class DeployActions:
         plan: DeployPlan,
         pod: str | None,
         options: DeployOptions,
+        progress: DeployProgressScreen,
     ) -> DeployResult:
         from podtui.ops.deploy import deploy, restart
 
         def on_event(event: StepEvent) -> None:
-            if event.phase == Phase.FAILED:
+            progress.sink(event)
+            if event.phase == Phase.FAILED and self.screen is not progress:
                 self.notify(event_line(event), severity="warning", timeout=10)
 
         if kind == "restart":
@@ -128,13 +198,24 @@ class DeployActions:
             fleet, plan.environment, pod=pod, options=options, on_event=on_event
         )
 
-    def _announce(self: Any, kind: str, result: DeployResult) -> None:
+    def _announce(
+        self: Any, kind: str, result: DeployResult, progress: DeployProgressScreen
+    ) -> None:
         from podtui.ops.deploy import summary_lines
 
+        lines = summary_lines(result)
+        progress.end(result.ok, lines)
         self.notify(
-            "\n".join(summary_lines(result)),
+            "\n".join(lines),
             title=f"{kind.capitalize()} {'done' if result.ok else 'FAILED'}",
             severity="information" if result.ok else "error",
             timeout=20,
         )
         self.action_refresh_pods()
+
+
+def progress_title(kind: str, plan: DeployPlan) -> str:
+    """What the progress view says runs: e.g. `Deploy 1a2b3c4d to dev (push)`."""
+    if kind == "restart":
+        return f"Restart {', '.join(plan.pods)} in {plan.environment}"
+    return f"{kind.capitalize()} {plan.release} to {plan.environment} ({plan.mode})"

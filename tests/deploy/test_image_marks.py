@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import json
 
+from textual.widgets import Static
+
 from podtui.model import LocalHead, Pod, PodReport, PodStatus, Release
 from podtui.ops.deploy import local_requirements_hash
 from podtui.ops.fleet import Fleet
+from podtui.tui.app import PodtuiApp
+from podtui.tui.pod_table import PodTable
 from tests.deploy.conftest import DeployWorld, pod_named
+from tests.deploy.test_deploy_dialog import until
 
 
 def write_image_record(world: DeployWorld, pod: str, digest: str) -> None:
@@ -76,3 +81,29 @@ def test_an_image_with_other_requirements_needs_a_rebuild() -> None:
     assert local.needs_image(report_with("abc", image="old"))
     assert not local.needs_image(report_with("abc", image="new"))
     assert not local.needs_image(report_with("abc", image=None))
+
+
+async def test_the_dashboard_marks_pods_at_head_and_those_needing_a_rebuild(
+    world: DeployWorld,
+) -> None:
+    write_image_record(world, "dev-2", "0ld" * 10)
+    fleet = Fleet(world.config, local_pods=world.pods)
+    app = PodtuiApp(world.config, fleet=fleet, start_local_pods=False)
+    async with app.run_test(size=(140, 30)) as pilot:
+        await until(pilot, lambda: "local:dev-2" in app.pods, "the pods")
+        await fleet.image_requirements_hash(app.pods["local:dev-2"])
+        await pilot.press("f5")
+        table = app.query_one(PodTable)
+
+        def release(pod: str) -> str:
+            return str(table.get_cell(f"local:{pod}", "release"))
+
+        await until(pilot, lambda: "rebuild" in release("dev-2"), "the mark")
+        await until(pilot, lambda: "=HEAD" in release("dev-1"), "the HEAD mark")
+        table.move_cursor(row=table.get_row_index("local:dev-2"))
+        await pilot.pause()
+        detail = str(app.query_one("#detail", Static).render())
+
+    assert "rebuild" not in release("dev-1")
+    assert "runs local HEAD" in detail
+    assert "IMAGE REBUILD NEEDED" in detail and "0ld0ld0ld0l" in detail
