@@ -307,6 +307,8 @@ class PodtuiApp(HotfixActions, DeployActions, App[None]):
     @on(PodInspected)
     def _pod_inspected(self, message: PodInspected) -> None:
         report = message.report
+        if not self.query(PodTable):
+            return  # the app is closing: a late report has no table to go to
         self.reports[report.pod.id] = report
         self.drift_after_report(report)
         self.query_one(PodTable).show_report(
@@ -413,6 +415,9 @@ class PodtuiApp(HotfixActions, DeployActions, App[None]):
             return Text(f"{pod.name}: checking…" if pod else "")
         style = "red" if report.error else ""
         detail = Text(cells.report_detail(report), style=style)
+        local = cells.local_detail(report, self.local_head)
+        if local:
+            detail.append(f" · {local}", style="bold" if "REBUILD" in local else "")
         idle = self._idle_seconds(report)
         if idle is not None:
             detail.append(f" · {idle_note(report.pod, idle)}", style="bold yellow")
@@ -439,6 +444,7 @@ class PodtuiApp(HotfixActions, DeployActions, App[None]):
 
     def action_refresh_pods(self) -> None:
         """List the pods again and inspect each one (skipping those still busy)."""
+        self.refresh_local_head()
         if self._listing is not None and self._listing.is_running:
             return
         self._listing = self.run_worker(
