@@ -18,7 +18,7 @@ from podtui.ops.fleet import Fleet
 from podtui.ops.logs import pod_tail
 from podtui.providers.local import LocalPods
 from podtui.remote.logs import LogBatch, TailEvent, TailState, TailStatus
-from podtui.tui.log_pane import LogPane, LogPanes
+from podtui.tui.log_pane import LogPane, LogPanes, MergedLog
 from tests.logs.conftest import DEADLINE, append, numbered, numbered_only, session_of
 
 
@@ -173,3 +173,38 @@ def test_two_panes_side_by_side_snapshot(
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(120, 12), run_before=open_two)
+
+
+async def test_the_merged_view_orders_the_panes_lines_by_time() -> None:
+    app = PanesApp()
+    first_lines = service_lines("dev-1", 6)[0::2]
+    second_lines = service_lines("dev-2", 6)[1::2]
+    async with app.run_test(size=(160, 30)) as pilot:
+        panes = app.query_one(LogPanes)
+        await panes.open_pane("dev-1", FixedTail(first_lines))
+        await panes.open_pane("dev-2", FixedTail(second_lines))
+        await until(pilot, lambda: all(p.view.visible_count == 3 for p in panes.panes))
+
+        panes.toggle_merged()
+        await pilot.pause()
+        merged = panes.query_one(MergedLog).view
+        await until(pilot, lambda: merged.visible_count == 6)
+
+        assert merged.visible_lines() == sorted(first_lines + second_lines)
+        assert [merged.buffer.tag(seq) for seq in range(6)] == [0, 1] * 3
+
+
+async def test_toggling_timestamps_redraws_the_lines_already_shown() -> None:
+    app = PanesApp()
+    async with app.run_test(size=(120, 12)) as pilot:
+        panes = app.query_one(LogPanes)
+        pane = await panes.open_pane("dev-1", FixedTail(service_lines("dev-1", 3)))
+        await until(pilot, lambda: pane.view.visible_count == 3 and pane.view.drawn)
+        await pilot.pause()
+        before = pane.view.render_line(0).text
+
+        await pilot.press("t")
+        after = pane.view.render_line(0).text
+
+        assert before.startswith("2026-01-02T03:04:00.000Z INFO dev-1")
+        assert after.startswith("INFO dev-1 handled request 0")
