@@ -72,16 +72,30 @@ class Terminal:
                 os.read(self._output, 1 << 16)
 
     def wait_for_exit(self) -> int:
-        """Wait for the program to end (tmux signals it); its exit status."""
-        try:
-            self.run_waiting("wait-for", EXITED)
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"podtui still running; screen:\n{self.screen()}")
-        return int(self.pane("pane_dead_status"))
+        """Wait for the program to end (tmux signals it); its exit status.
 
-    def run_waiting(self, *args: str) -> None:
-        command = [self.tmux, "-L", self.socket_name, *args]
-        subprocess.run(command, check=True, timeout=DEADLINE)
+        The program's output keeps being read meanwhile: a full FIFO would
+        stall tmux's copy of it, and with it the program's last writes.
+        """
+        waiter = subprocess.Popen(
+            [self.tmux, "-L", self.socket_name, "wait-for", EXITED],
+            stdout=subprocess.PIPE,
+        )
+        assert waiter.stdout is not None
+        deadline = time.monotonic() + DEADLINE
+        while waiter.poll() is None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                waiter.kill()
+                waiter.wait()
+                pytest.fail(f"podtui still running; screen:\n{self.screen()}")
+            ready = select.select([self._output, waiter.stdout], [], [], left)[0]
+            if self._output in ready:
+                os.read(self._output, 1 << 16)
+            if waiter.stdout in ready:
+                waiter.wait()
+        waiter.stdout.close()
+        return int(self.pane("pane_dead_status"))
 
     def close(self) -> None:
         subprocess.run([self.tmux, "-L", self.socket_name, "kill-server"])
