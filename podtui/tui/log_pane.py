@@ -145,7 +145,8 @@ class LogPane(Vertical):
         if view.search is not None:
             parts.append(f"search /{view.search.pattern}/")
         title = Text(" · ", style="dim").join(Text.assemble(part) for part in parts)
-        self.query_one(".log-title", Static).update(title)
+        # One row whatever it says: no layout pass, which would cost every pane.
+        self.query_one(".log-title", Static).update(title, layout=False)
         self._titled_at = time.monotonic()
 
     # --- prompts: search and filter ------------------------------------------
