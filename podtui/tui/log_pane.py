@@ -301,9 +301,11 @@ def freeze_long_lived() -> None:
     Streaming lines make Python run full collections every few seconds, and
     each walks every object of the app (widgets, SSH, modules): tens of
     milliseconds of frozen UI. Frozen objects are skipped, so a full
-    collection walks only what was made since. `gc.unfreeze` (when the last
-    pane closes) hands them back to the collector.
+    collection walks only what was made since. Garbage is collected first,
+    so none is kept frozen; `gc.unfreeze` (when the last pane closes) hands
+    the rest back to the collector.
     """
+    gc.collect()
     gc.freeze()
 
 
@@ -335,10 +337,15 @@ class LogPanes(Horizontal):
         self._thaw()
 
     def _thaw(self) -> None:
-        """Hand the objects frozen while panes were open back to the collector."""
+        """Hand the objects frozen while panes were open back to the collector.
+
+        Then collect at once: the closed panes' lines are garbage now, and a
+        key press (closing the last pane) is a good moment for the pause.
+        """
         if self._frozen:
             gc.unfreeze()
             self._frozen = False
+            gc.collect()
 
     def redraw(self) -> None:
         """Redraw every view with new lines at once: one screen update for all."""
