@@ -9,6 +9,7 @@ cannot be reached comes back as a report saying so.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import posixpath
 import time
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from podtui.config import Config, EnvironmentConfig
-from podtui.errors import PodtuiError, ProviderError
+from podtui.errors import PodError, PodtuiError, ProviderError
 from podtui.model import AppState, Health, Pod, PodReport, PodStatus, Release
 from podtui.ops.health import check_health
 from podtui.remote.agent_client import AgentClient
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+IMAGE_RECORD = ".podtui/image.json"
+"""Where local pods record the requirements their "image" was made with."""
 IMAGE_HASH_FILES = ("/app/requirements.sha256",)
 """Where a pod image records its requirements hash (see the Dockerfile)."""
 
@@ -93,17 +96,36 @@ class PodSession:
         await self.agent.call("release", {"set": release.to_dict()})
 
     async def read_image_requirements_hash(self) -> str | None:
-        """Ask the pod which requirements its image was built with (one call)."""
-        answer = await self.agent.call(
-            "snapshot",
-            {
-                "root": self.environment.app_dir,
-                "image_files": image_files(self.environment),
-            },
-        )
-        found = answer.get("image_requirements_hash")
-        self.image_requirements_hash = found if isinstance(found, str) else None
-        return self.image_requirements_hash
+        """Ask the pod which requirements its image was built with.
+
+        Small files read over SFTP: no process is started on the pod for it.
+        """
+        candidates = [IMAGE_RECORD, *image_files(self.environment)]
+        for path in candidates:
+            try:
+                data = await self.files.read(path)
+            except PodError:
+                continue
+            found = _image_hash_in(path, data)
+            if found:
+                self.image_requirements_hash = found
+                return found
+        self.image_requirements_hash = None
+        return None
+
+
+def _image_hash_in(path: str, data: bytes) -> str | None:
+    """The hash in the pod's image record (JSON) or a `requirements.sha256` file."""
+    text = data.decode(errors="replace")
+    if path == IMAGE_RECORD:
+        try:
+            record = json.loads(text)
+        except ValueError:
+            return None
+        found = record.get("requirements_hash") if isinstance(record, dict) else None
+        return found if isinstance(found, str) else None
+    words = text.split()
+    return words[0] if words else None
 
 
 class Fleet:
