@@ -91,10 +91,12 @@ async def pod_drift(fleet: Fleet, pod: Pod) -> PodDrift:
         return PodDrift(pod, error=pod.reason or f"{pod.status.value}")
     session = fleet.session(pod)
     try:
-        (release, released), current = await asyncio.wait_for(
-            asyncio.gather(release_record(session), list_manifest(session)),
-            timeout=session.environment.timeouts.command,
-        )
+        # A timeout scope, not wait_for around gather: cancelling that pair
+        # leaves a future whose error nobody reads (noise at exit).
+        async with asyncio.timeout(session.environment.timeouts.command):
+            (release, released), current = await asyncio.gather(
+                release_record(session), list_manifest(session)
+            )
     except TimeoutError:
         return PodDrift(pod, error="no answer in time")
     except PodtuiError as error:

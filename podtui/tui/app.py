@@ -288,7 +288,7 @@ class PodtuiApp(HotfixActions, DeployActions, App[None]):
             if report is not None:
                 table.show_report(report, local_pods_starting=self.local_pods_starting)
             self.inspect_pod(pod)
-        self.measure_drift(list(message.pods))
+        self._after_first_round()
         self.show_summary()
         self.show_detail()
 
@@ -317,9 +317,18 @@ class PodtuiApp(HotfixActions, DeployActions, App[None]):
         self.show_summary()
         if self.query_one(PodTable).highlighted_key() == report.pod.id:
             self.show_detail()
+        self._after_first_round()
         if self.ready_file is not None and self._all_healthy():
             self.ready_file.write_text(f"{process_age():.3f}\n")
             self.exit()
+
+    def _after_first_round(self) -> None:
+        """Secondary reads (drift, local HEAD) wait until every pod was shown
+        once, so they never slow down the first view of the fleet."""
+        if not self.pods or any(pod_id not in self.reports for pod_id in self.pods):
+            return
+        self.measure_drift(list(self.pods.values()))
+        self.refresh_local_head()
 
     def _all_healthy(self) -> bool:
         """Whether every listed pod's latest report is healthy (and shown)."""
@@ -444,7 +453,8 @@ class PodtuiApp(HotfixActions, DeployActions, App[None]):
 
     def action_refresh_pods(self) -> None:
         """List the pods again and inspect each one (skipping those still busy)."""
-        self.refresh_local_head()
+        if self.reports:
+            self.refresh_local_head()
         if self._listing is not None and self._listing.is_running:
             return
         self._listing = self.run_worker(
