@@ -232,6 +232,7 @@ python = "{python}"
 app_dir = "{root}/app/src"
 workspace_dir = "{root}/workspace"
 log_file = "{root}/logs/app.log"
+port = {service_port}
 
 [defaults.timeouts]
 connect = 5.0
@@ -254,15 +255,19 @@ known_hosts = "{known_hosts}"
 
 
 def ssh_config_text(server: SSHD, repo: Path, port: int | None = None) -> str:
-    """A config whose one `ssh` pod is the given sshd (or another port)."""
+    """A config whose one `ssh` pod is the given sshd (or another port), with
+    a service port of its own, free now, so no other service answers there."""
     import getpass
     import sys
+
+    from podtui.providers.local import free_ports
 
     return SSH_CONFIG.format(
         repo=repo,
         python=sys.executable,
         root=server.root / "pod",
         port=port or server.port,
+        service_port=free_ports(1)[0],
         user=getpass.getuser(),
         key=server.client_key,
         known_hosts=server.known_hosts,

@@ -16,7 +16,6 @@ from podtui.config import Config, parse_config
 from podtui.model import Release
 from podtui.ops.deploy import DeployOptions, deploy
 from podtui.ops.fleet import Fleet
-from podtui.providers.local import free_ports
 from tests.conftest import SSHD, ssh_config_text
 from tests.deploy.conftest import commit_file, make_repo, version_of
 
@@ -24,10 +23,8 @@ pytestmark = pytest.mark.sshd
 
 
 def lab_config(server: SSHD, repo: Path, tmp_path: Path) -> Config:
-    """The sshd pod's config, with a service port of this test's own."""
-    text = ssh_config_text(server, repo).replace(
-        "[defaults]\n", f"[defaults]\nport = {free_ports(1)[0]}\n", 1
-    )
+    """The sshd pod's config, written to a file as the CLI reads it."""
+    text = ssh_config_text(server, repo)
     path = tmp_path / "config.toml"
     path.write_text(text)
     return parse_config(text, path)

@@ -16,7 +16,6 @@ from podtui.config import parse_config
 from podtui.ops.copyback import CopyBackStatus
 from podtui.ops.fleet import Fleet
 from podtui.ops.hotfix import new_file, open_file, pull_file, save_hotfix
-from podtui.providers.local import free_ports
 from tests.conftest import SSHD, ssh_config_text
 
 pytestmark = pytest.mark.sshd
@@ -29,9 +28,7 @@ async def lab(sshd: SSHD, tmp_path: Path) -> AsyncIterator[tuple[Fleet, Path, Pa
     pod_root = sshd.root / "pod"
     shutil.rmtree(pod_root, ignore_errors=True)
     shutil.copytree(repo / "voice_pipeline", pod_root / "app/src/voice_pipeline")
-    text = ssh_config_text(sshd, repo).replace(
-        "[defaults]\n", f"[defaults]\nport = {free_ports(1)[0]}\n", 1
-    )
+    text = ssh_config_text(sshd, repo)
     fleet = Fleet(parse_config(text, tmp_path / "config.toml"))
     (pod,) = await fleet.pods()
     await fleet.session(pod).restart_app()
