@@ -38,7 +38,7 @@ from podtui.tui.confirm_screen import ConfirmScreen
 from podtui.tui.deploy_actions import DeployActions
 from podtui.tui.help_screen import HelpScreen, KeyHelp
 from podtui.tui.hotfix_actions import HotfixActions
-from podtui.tui.log_pane import LogPanes
+from podtui.tui.log_pane import LogPane, LogPanes
 from podtui.tui.messages import (
     LocalPodsFailed,
     LocalPodsStarted,
@@ -139,6 +139,14 @@ class PodtuiApp(HotfixActions, DeployActions, App[None]):
         ),
         Binding(
             "q", "quit", "Quit", tooltip="Quit (local pods keep running)", id="quit"
+        ),
+        Binding(
+            "escape",
+            "focus_pods",
+            "Pods",
+            tooltip="Back to the pod table",
+            id="focus-pods",
+            show=False,
         ),
     ]
 
@@ -513,7 +521,15 @@ class PodtuiApp(HotfixActions, DeployActions, App[None]):
         return True
 
     async def action_logs(self) -> None:
-        """Open the highlighted pod's log pane, or close it if it is open."""
+        """Open the highlighted pod's log pane, or close it if it is open.
+
+        From inside a pane, `l` closes that pane and returns to the pod table.
+        """
+        focused_pane = self._focused_log_pane()
+        if focused_pane is not None:
+            self.query_one(PodTable).focus()
+            await self.query_one(LogPanes).close_pane(focused_pane.pod)
+            return
         pod = self.pods.get(self.query_one(PodTable).highlighted_key() or "")
         if pod is None:
             self.notify("Highlight a pod to see its log.", severity="warning")
@@ -527,6 +543,17 @@ class PodtuiApp(HotfixActions, DeployActions, App[None]):
         fleet = await self._get_fleet()
         fleet.note_activity(pod)
         await panes.open_pane(pod.name, pod_tail(fleet.session(pod)))
+
+    def _focused_log_pane(self) -> LogPane | None:
+        if self.focused is None:
+            return None
+        return next(
+            (w for w in self.focused.ancestors_with_self if isinstance(w, LogPane)),
+            None,
+        )
+
+    def action_focus_pods(self) -> None:
+        self.query_one(PodTable).focus()
 
     def action_merged_logs(self) -> None:
         self.query_one(LogPanes).toggle_merged()

@@ -20,6 +20,7 @@ from typing import ClassVar, Protocol
 
 from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -186,9 +187,10 @@ class LogPane(Vertical):
         self.query_one(Input).remove_class("shown")
         self.view.focus()
 
-    def on_key(self, event: object) -> None:
-        key = getattr(event, "key", None)
-        if key == "escape" and self.query_one(Input).has_class("shown"):
+    def on_key(self, event: events.Key) -> None:
+        if event.key == "escape" and self.query_one(Input).has_class("shown"):
+            event.stop()
+            event.prevent_default()
             self.close_prompt()
 
     def action_invert_filter(self) -> None:
@@ -360,7 +362,11 @@ class LogPanes(Horizontal):
         return next((p for p in self.panes if p.pod == pod), None)
 
     async def open_pane(self, pod: str, source: TailSource) -> LogPane:
-        """Open a pane following `source`, coloured as the merged view shows it."""
+        """Open a pane following `source`, coloured as the merged view shows it.
+
+        Focus stays where it was, so that the next pod can be picked in the
+        pod table and opened beside this one.
+        """
         colour = POD_COLOURS[self._colours % len(POD_COLOURS)]
         self._colours += 1
         merged = self.query_one(MergedLog)
@@ -369,7 +375,6 @@ class LogPanes(Horizontal):
         )
         await self.mount(pane, before=merged)
         self.add_class("open")
-        pane.view.focus()
         freeze_long_lived()
         self._frozen = True
         return pane
@@ -392,6 +397,7 @@ class LogPanes(Horizontal):
         merged.active = self.has_class("merged")
         if merged.active:
             merged.fill(self.panes)
-            merged.view.focus()
-        else:
-            self.panes[0].view.focus()
+        focused = self.screen.focused
+        if focused is not None and self in focused.ancestors:
+            # The pane that had focus is hidden now: keep focus in the logs.
+            (merged if merged.active else self.panes[0]).view.focus()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from podtui.config import Config, parse_config
 from podtui.ops.fleet import Fleet
@@ -120,3 +121,52 @@ async def test_m_shows_the_open_pods_in_one_merged_view_and_back(
         assert shown_merged
         assert "logs-1" in titled and "logs-2" in titled
         assert panes.panes[0].display and not merged.display
+
+
+async def test_l_on_one_pod_then_the_next_opens_two_panes_side_by_side(
+    small_config: Config, small_fleet: Fleet
+) -> None:
+    app = dashboard(small_config, small_fleet)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await open_log(pilot, "local:logs-1")
+        await pilot.press("down", "l")
+        panes = app.query_one(LogPanes)
+        async with asyncio.timeout(DEADLINE):
+            while len(panes.panes) < 2:
+                await pilot.pause()
+
+        assert [pane.pod for pane in panes.panes] == ["logs-1", "logs-2"]
+        assert isinstance(app.focused, PodTable)
+
+
+async def test_l_inside_a_pane_closes_that_pane_and_returns_to_the_pods(
+    small_config: Config, small_fleet: Fleet
+) -> None:
+    app = dashboard(small_config, small_fleet)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await open_log(pilot, "local:logs-1")
+        await open_log(pilot, "local:logs-2")
+        panes = app.query_one(LogPanes)
+        panes.panes[0].view.focus()
+        await pilot.press("l")
+
+        assert [pane.pod for pane in panes.panes] == ["logs-2"]
+        assert isinstance(app.focused, PodTable)
+
+
+async def test_escape_closes_a_pane_prompt_first_then_returns_to_the_pods(
+    small_config: Config, small_fleet: Fleet
+) -> None:
+    app = dashboard(small_config, small_fleet)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await open_log(pilot, "local:logs-1")
+        pane = app.query_one(LogPanes).panes[0]
+        pane.view.focus()
+        await pilot.press("slash")
+        prompting = app.focused is pane.query_one(Input)
+        await pilot.press("escape")
+        back_in_pane = app.focused is pane.view
+        await pilot.press("escape")
+
+        assert prompting and back_in_pane
+        assert isinstance(app.focused, PodTable)

@@ -37,11 +37,14 @@ async def until(pilot: Pilot[None], condition: Callable[[], bool]) -> None:
 
 
 async def open_pods(app: PanesApp, fleet: Fleet, names: list[str]) -> list[LogPane]:
+    """Open a pane for each pod and focus the first, as a click on it would."""
     panes = app.query_one(LogPanes)
-    return [
+    opened = [
         await panes.open_pane(name, pod_tail(await session_of(fleet, name), lines=0))
         for name in names
     ]
+    opened[0].view.focus()
+    return opened
 
 
 def shown(pane: LogPane) -> list[str]:
@@ -163,6 +166,7 @@ def test_two_panes_side_by_side_snapshot(
         panes = app.query_one(LogPanes)
         first = await panes.open_pane("dev-1", FixedTail(service_lines("dev-1", 12)))
         second = await panes.open_pane("dev-2", FixedTail(service_lines("dev-2", 12)))
+        second.view.focus()
         await until(
             pilot,
             lambda: first.view.visible_count == second.view.visible_count == 12,
@@ -199,6 +203,7 @@ async def test_toggling_timestamps_redraws_the_lines_already_shown() -> None:
     async with app.run_test(size=(120, 12)) as pilot:
         panes = app.query_one(LogPanes)
         pane = await panes.open_pane("dev-1", FixedTail(service_lines("dev-1", 3)))
+        pane.view.focus()
         await until(pilot, lambda: pane.view.visible_count == 3 and pane.view.drawn)
         await pilot.pause()
         before = pane.view.render_line(0).text
