@@ -503,10 +503,7 @@ class PodDeploy:
         if detail is None:
             return "healthy"
         await self.diagnose()
-        raise HealthGateFailed(
-            self.session.pod.name,
-            f"not healthy within {self.environment.timeouts.start:g}s ({detail})",
-        )
+        raise HealthGateFailed(self.session.pod.name, detail)
 
     async def diagnose(self) -> None:
         """Keep the pod's log tail and the app's exit status for the report."""
@@ -553,7 +550,11 @@ class PodDeploy:
 async def health_gate(
     fleet: Fleet, session: PodSession, release: Release | None
 ) -> str | None:
-    """None once health is 200 and /version reports `release`; else the last why."""
+    """None once health is 200 and /version reports `release`; else why not.
+
+    The why is a sentence for the user: that the app exited, or that it was
+    not healthy in time and what the last check saw.
+    """
     environment = session.environment
     loop = asyncio.get_running_loop()
     deadline = loop.time() + environment.timeouts.start
@@ -561,8 +562,10 @@ async def health_gate(
     next_exit_check = loop.time() + EXIT_CHECK_INTERVAL
     while True:
         detail = await gate_check(fleet, session, release)
-        if detail is None or loop.time() + delay > deadline:
-            return detail
+        if detail is None:
+            return None
+        if loop.time() + delay > deadline:
+            return f"not healthy within {environment.timeouts.start:g}s ({detail})"
         if loop.time() >= next_exit_check:
             # Each look costs an agent run on the pod: not on every poll.
             exited = await app_exit(session)
@@ -579,7 +582,7 @@ async def app_exit(session: PodSession) -> str | None:
     app = status.get("app") or {}
     if app.get("running"):
         return None
-    return f"the app exited with status {app.get('exit_code')}"
+    return f"the app exited with status {app.get('exit_code')} before it was healthy"
 
 
 async def gate_check(
@@ -811,7 +814,7 @@ async def restart(
                 detail = await health_gate(fleet, session, None)
                 if detail is not None:
                     outcome.log_tail = await log_tail(session)
-                    raise HealthGateFailed(target.name, f"not healthy ({detail})")
+                    raise HealthGateFailed(target.name, detail)
                 step.detail = "healthy"
             outcome.ok = True
         except PodtuiError as error:

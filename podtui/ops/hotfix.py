@@ -198,11 +198,7 @@ async def restart_gated(
             detail = await health_gate(fleet, session, None)
             if detail is not None:
                 outcome.log_tail = await log_tail(session)
-                raise HealthGateFailed(
-                    session.pod.name,
-                    f"not healthy within {session.environment.timeouts.start:g}s "
-                    f"({detail})",
-                )
+                raise HealthGateFailed(session.pod.name, detail)
             step.detail = "healthy"
         outcome.healthy = True
     except PodtuiError as error:
