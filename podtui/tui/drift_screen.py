@@ -1,7 +1,8 @@
 """Drift: every file of the pods that differs from their release, with diffs.
 
-Each row is one drifted file of one pod; the diff below shows the local file
-against the pod's (what copying it back would change). `b` copies it back
+Each row is one drifted file of one pod; the diff below shows what drifted
+(the released file against the pod's) and, until it is copied back, the local
+file against the pod's. `b` copies it back
 (asking merge or keep both when the local file changed too), `v` reverts the
 pod's file to its release (asking first on protected environments), `m`
 commits what was copied back from the pod, never pushing.
@@ -30,7 +31,14 @@ from podtui.ops.copyback import (
     resolve_conflict,
     unified_diff,
 )
-from podtui.ops.drift import DriftEntry, DriftState, PodDrift, pod_drift, revert_file
+from podtui.ops.drift import (
+    DriftEntry,
+    DriftState,
+    PodDrift,
+    pod_drift,
+    released,
+    revert_file,
+)
 from podtui.ops.fleet import Fleet
 from podtui.ops.hotfix import open_file, pull_file
 from podtui.tui.confirm_screen import ConfirmScreen
@@ -121,23 +129,42 @@ class DriftScreen(Screen[None]):
 
     @work(exclusive=True, group="drift-diff", exit_on_error=False)
     async def show_diff(self, pod: Pod, entry: DriftEntry) -> None:
-        """The local file against the pod's: what copying back would change."""
+        """What drifted (release to pod), then what copy-back would still change."""
         view = self.query_one(DiffView)
+        relpath = entry.relpath
         try:
-            local = await asyncio.to_thread(
-                read_local, local_path(self.fleet.config, entry.relpath)
-            )
             on_pod = None
             if entry.state != DriftState.REMOVED:
-                on_pod = (await open_file(self.fleet.session(pod), entry.relpath)).data
+                on_pod = (await open_file(self.fleet.session(pod), relpath)).data
+            local = await asyncio.to_thread(
+                read_local, local_path(self.fleet.config, relpath)
+            )
         except PodtuiError as error:
-            view.show(f"{pod.name}: {entry.relpath}", "")
+            view.show(f"{pod.name}: {relpath}", "")
             self.notify(str(error), severity="warning", timeout=10)
             return
-        diff = unified_diff(
-            local, on_pod, f"local/{entry.relpath}", f"{pod.name}/{entry.relpath}"
+        drifted = await self.release_diff(pod, entry, on_pod)
+        title = f"{pod.name}: {relpath} ({entry.state.value}), release → pod"
+        if local == on_pod:
+            view.show(f"{title}; the local file matches the pod's", drifted)
+            return
+        pending = unified_diff(
+            local, on_pod, f"local/{relpath}", f"{pod.name}/{relpath}"
         )
-        view.show(f"local → {pod.name}: {entry.relpath} ({entry.state.value})", diff)
+        view.show(f"{title}; then local → pod, not copied back yet", drifted + pending)
+
+    async def release_diff(
+        self, pod: Pod, entry: DriftEntry, on_pod: bytes | None
+    ) -> str:
+        """The released file against the pod's; a note when the release is gone."""
+        base = None
+        if entry.released_sha256 is not None:
+            try:
+                base = await released(self.fleet, pod, entry)
+            except PodtuiError as error:
+                return f"(the released version is not at hand: {error.message})\n"
+        relpath = entry.relpath
+        return unified_diff(base, on_pod, f"release/{relpath}", f"{pod.name}/{relpath}")
 
     def action_copy_back(self) -> None:
         chosen = self.selected()

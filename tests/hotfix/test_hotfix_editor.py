@@ -10,11 +10,13 @@ import pytest
 from hotfix_world import HotfixWorld
 from textual.message import Message
 from textual.pilot import Pilot
+from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist
 
 from podtui.ops.fleet import Fleet
 from podtui.tui.app import PodtuiApp
 from podtui.tui.confirm_screen import ConfirmScreen
+from podtui.tui.diff_view import DiffView
 from podtui.tui.drift_screen import DriftScreen
 from podtui.tui.editor_screen import EditorScreen, HotfixSaved
 from podtui.tui.file_picker import FilePicker
@@ -190,3 +192,34 @@ async def test_the_dashboard_counts_drift_and_c_lists_the_drifted_files(
         await until(
             pilot, lambda: any(e.relpath == relpath for _, e in screen.rows.values())
         )
+
+
+async def test_the_drift_diff_shows_the_release_against_the_pod_and_the_local_file(
+    world: HotfixWorld, fleet: Fleet
+) -> None:
+    relpath = "voice_pipeline/__main__.py"
+    on_pod = world.app_dir("dev-1") / relpath
+    on_pod.write_bytes(on_pod.read_bytes() + b"# hot fixed on the pod\n")
+    app = make_app(world, fleet)
+    async with app.run_test(size=(160, 40)) as pilot:
+        table = app.query_one(PodTable)
+        await until(pilot, lambda: "local:dev-1" in app.pods)
+        table.move_cursor(row=table.get_row_index("local:dev-1"))
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, DriftScreen))
+        screen = app.screen
+        assert isinstance(screen, DriftScreen)
+        key = f"local:dev-1\x00{relpath}"
+        await until(pilot, lambda: key in screen.rows)
+        drifted = screen.query_one(DataTable)
+        drifted.move_cursor(row=drifted.get_row_index(key))
+        view = screen.query_one(DiffView)
+        await until(pilot, lambda: relpath in view.title_text)
+        diff = view.diff
+
+    on_pod.write_bytes(on_pod.read_bytes().removesuffix(b"# hot fixed on the pod\n"))
+    released_part, _, local_part = diff.partition(f"--- local/{relpath}")
+    assert f"--- release/{relpath}" in released_part
+    assert "+# hot fixed on the pod" in released_part
+    assert "+# hot fixed on the pod" in local_part
+    assert "not copied back yet" in view.title_text
