@@ -33,6 +33,10 @@ class ConfirmScreen(ModalScreen[bool]):
             with Horizontal(id="confirm-buttons"):
                 yield Button(self.confirm_label, variant="error", id="confirm-yes")
                 yield Button("Cancel", variant="primary", id="confirm-no")
+            yield Static(
+                f"y: {self.confirm_label.lower()} · n or escape: cancel",
+                classes="dialog-keys",
+            )
 
     def on_mount(self) -> None:
         self.query_one("#confirm-no", Button).focus()

@@ -58,6 +58,9 @@ class DeployConfirmDialog(ModalScreen[bool]):
                     id="deploy-confirm-yes",
                 )
                 yield Button("Cancel", variant="primary", id="deploy-confirm-no")
+            yield Static(
+                f"y: {self.verb.lower()} · n or escape: cancel", classes="dialog-keys"
+            )
 
     def on_mount(self) -> None:
         self.query_one("#deploy-confirm-no", Button).focus()

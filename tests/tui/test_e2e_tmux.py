@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -88,7 +90,7 @@ class Terminal:
             if left <= 0:
                 waiter.kill()
                 waiter.wait()
-                pytest.fail(f"podtui still running; screen:\n{self.screen()}")
+                pytest.fail(f"podtui still running; its threads:\n{self.stacks()}")
             ready = select.select([self._output, waiter.stdout], [], [], left)[0]
             if self._output in ready:
                 os.read(self._output, 1 << 16)
@@ -96,6 +98,15 @@ class Terminal:
                 waiter.wait()
         waiter.stdout.close()
         return int(self.pane("pane_dead_status"))
+
+    def stacks(self) -> str:
+        """Make the program print every thread's stack (it runs with Python's
+        fault handler on) and return the screen that shows them."""
+        program = int(self.pane("pane_pid"))
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(program, signal.SIGABRT)
+        self.wait_for_screen(lambda screen: "File " in screen, "stacks")
+        return self.run("capture-pane", "-p", "-S", "-200", "-t", "podtui")
 
     def close(self) -> None:
         subprocess.run([self.tmux, "-L", self.socket_name, "kill-server"])
@@ -120,8 +131,13 @@ def every_pod_healthy(screen: str) -> bool:
 def test_podtui_shows_every_pod_healthy_in_a_terminal_and_quits_on_q(
     terminal: Terminal, local_pods: LocalPods, podtui_home: Path, config_path: Path
 ) -> None:
-    env = {"PODTUI_HOME": str(podtui_home), "PYTHONPATH": str(REPO_ROOT)}
-    command = f"{shlex.quote(sys.executable)} -m podtui --config {config_path}"
+    env = {
+        "PODTUI_HOME": str(podtui_home),
+        "PYTHONPATH": str(REPO_ROOT),
+        "PYTHONFAULTHANDLER": "1",
+    }
+    # exec: the pane's process is podtui itself, so a signal reaches it.
+    command = f"exec {shlex.quote(sys.executable)} -m podtui --config {config_path}"
     terminal.start(command, env, REPO_ROOT)
 
     terminal.wait_for_screen(every_pod_healthy, "four healthy pods")
