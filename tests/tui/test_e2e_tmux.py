@@ -48,7 +48,8 @@ class Terminal:
     def start(self, command: str, env: dict[str, str], cwd: Path) -> None:
         settings = [a for key, value in env.items() for a in ("-e", f"{key}={value}")]
         self.run(
-            "new-session", "-d", "-s", "podtui", "-x", "160", "-y", "48",
+            "start-server", ";", "set-option", "-g", "history-limit", "20000",
+            ";", "new-session", "-d", "-s", "podtui", "-x", "160", "-y", "48",
             "-c", str(cwd), *settings, command,
             ";", "set-option", "-t", "podtui", "remain-on-exit", "on",
             ";", "set-hook", "-t", "podtui", "pane-died", f"wait-for -S {EXITED}",
@@ -105,8 +106,11 @@ class Terminal:
         program = int(self.pane("pane_pid"))
         with contextlib.suppress(ProcessLookupError):
             os.kill(program, signal.SIGABRT)
-        self.wait_for_screen(lambda screen: "File " in screen, "stacks")
-        return self.run("capture-pane", "-p", "-S", "-200", "-t", "podtui")
+        self.wait_for_screen(lambda _: "Fatal Python error" in self.history(), "stacks")
+        return self.history()
+
+    def history(self) -> str:
+        return self.run("capture-pane", "-p", "-S", "-", "-t", "podtui")
 
     def close(self) -> None:
         subprocess.run([self.tmux, "-L", self.socket_name, "kill-server"])
