@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from podtui.model import Pod
 from podtui.ops.fleet import Fleet, wait_healthy
 from podtui.providers.local import LocalPods
 from podtui.remote.connection import PodConnection
+from podtui.remote.files import READ_CHUNK
 
 
 @pytest.fixture
@@ -80,6 +82,15 @@ async def test_files_round_trip_over_sftp(fleet: Fleet, local_pods: LocalPods) -
     assert session.files.use_sftp
     assert await session.files.read(name) == b"\x00payload\xff"
     assert (local_pods.pod_dir("dev-2") / name).read_bytes() == b"\x00payload\xff"
+
+
+async def test_a_file_of_many_sftp_chunks_arrives_whole(fleet: Fleet) -> None:
+    session = fleet.session(await pod_named(fleet, "dev-2"))
+    data = os.urandom(5 * READ_CHUNK + 12345)
+
+    await session.files.write("workspace/big.bin", data)
+
+    assert await session.files.read("workspace/big.bin") == data
 
 
 async def test_files_round_trip_through_the_agent_without_sftp(fleet: Fleet) -> None:

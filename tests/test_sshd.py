@@ -6,6 +6,7 @@ Skipped locally when sshd is missing; in CI (CI=true) a missing sshd fails.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from podtui.config import Config, parse_config
 from podtui.errors import HostKeyError
 from podtui.model import Release
 from podtui.ops.fleet import Fleet, PodSession, wait_healthy
+from podtui.remote.files import READ_CHUNK
 from tests.conftest import REPO_ROOT, SSHD, require_tool, ssh_config_text
 
 pytestmark = pytest.mark.sshd
@@ -63,6 +65,20 @@ async def test_an_ssh_pod_reports_running_healthy_and_its_release(
     assert report.healthy
     assert report.app is not None and report.app.running
     assert report.release is not None and report.release.short == "c0ffeec0*"
+
+
+async def test_a_file_of_many_sftp_chunks_arrives_whole_from_openssh(
+    fleet: Fleet, tmp_path: Path
+) -> None:
+    (pod,) = await fleet.pods()
+    session = fleet.session(pod)
+    data = os.urandom(5 * READ_CHUNK + 12345)
+    target = str(tmp_path / "big file.bin")
+
+    await session.files.write(target, data)
+
+    assert await session.files.read(target) == data
+    assert session.files.use_sftp
 
 
 async def test_files_travel_over_exec_where_sshd_has_no_sftp(

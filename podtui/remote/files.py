@@ -8,6 +8,7 @@ rename, so a reader never sees half a file.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import posixpath
@@ -20,6 +21,9 @@ from podtui.remote.agent_client import AgentClient
 from podtui.remote.connection import PodConnection
 
 log = logging.getLogger(__name__)
+
+READ_CHUNK = 1 << 18
+"""Bytes per SFTP read request; a file's chunks are requested all at once."""
 
 
 class PodFiles:
@@ -51,8 +55,8 @@ class PodFiles:
         if sftp is None:
             return await self.agent.read_file(path)
         try:
-            async with sftp, sftp.open(path, "rb") as remote:
-                data: bytes = await remote.read()
+            async with sftp:
+                data = await _read_sftp(sftp, path)
         except asyncssh.SFTPError as error:
             raise PodError(
                 self.connection.pod.name, f"cannot read {path}: {error.reason}"
@@ -98,3 +102,36 @@ class PodFiles:
             raise PodError(
                 self.connection.pod.name, f"cannot write {path}: {error.reason}"
             ) from None
+
+
+async def _read_sftp(sftp: asyncssh.SFTPClient, path: str) -> bytes:
+    """A whole file, its chunks read in parallel by tasks of our own.
+
+    asyncssh's own parallel read leaves its requests running when the read
+    is cancelled (a refresh cut short, the app quitting); a task group
+    cancels and awaits them, so none fails later with nobody to hear it.
+    """
+    # block_size 0: each read() below is one request, not a parallel read.
+    async with sftp.open(path, "rb", block_size=0) as remote:
+        size = (await remote.stat()).size or 0
+
+        async def chunk(start: int) -> bytes:
+            parts, offset, end = [], start, min(start + READ_CHUNK, size)
+            while offset < end:
+                data: bytes = await remote.read(end - offset, offset)
+                if not data:
+                    break
+                parts.append(data)
+                offset += len(data)
+            return b"".join(parts)
+
+        async with asyncio.TaskGroup() as group:
+            chunks = [group.create_task(chunk(o)) for o in range(0, size, READ_CHUNK)]
+        data = b"".join(task.result() for task in chunks)
+        # A file that grew since it was looked at: the rest, in order.
+        while True:
+            more: bytes = await remote.read(READ_CHUNK, len(data))
+            if not more:
+                break
+            data += more
+    return data
