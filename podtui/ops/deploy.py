@@ -314,6 +314,7 @@ class PodDeploy:
             self.outcome.release = recorded
         if not written and not deleted and not self.deploy.options.force:
             self.timer.skip("restart", "no file changed")
+            self.timer.skip("health", "not restarted")
             self.outcome.ok = True
             return
         await self.restart_and_gate(self.outcome.release or desired.release)

@@ -56,6 +56,20 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FLEET_MODULE = "podtui.ops.fleet"
+DASHBOARD_ACTIONS = frozenset(
+    {
+        "power",
+        "deploy",
+        "promote",
+        "restart_pods",
+        "logs",
+        "merged_logs",
+        "edit",
+        "drift",
+        "focus_pods",
+    }
+)
+"""Actions on the pod table's highlighted row: only while the dashboard shows."""
 
 
 class PodtuiApp(HotfixActions, DeployActions, App[None]):
@@ -515,7 +529,14 @@ class PodtuiApp(HotfixActions, DeployActions, App[None]):
         )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Offer stop/resume only when the config has RunPod environments."""
+        """Offer the pod keys only on the dashboard itself, and stop/resume only
+        when the config has RunPod environments.
+
+        Over the editor or the drift list, `d` or `e` must not act on the pod
+        table hidden below.
+        """
+        if action in DASHBOARD_ACTIONS and self.screen is not self.screen_stack[0]:
+            return False
         if action == "power":
             return any(e.provider == "runpod" for e in self.config.environments)
         return True

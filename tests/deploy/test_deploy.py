@@ -56,6 +56,27 @@ async def test_a_deploy_that_changes_nothing_writes_nothing_and_keeps_the_app(
     assert (world.pods.pod_dir("dev-1") / ".podtui" / "app.json").read_text() == before
 
 
+async def test_a_deploy_that_changes_nothing_closes_every_step_of_its_pods(
+    world: DeployWorld, fleet: Fleet
+) -> None:
+    await deploy(fleet, "dev", pod="dev-1")
+    events: list[StepEvent] = []
+
+    await deploy(fleet, "dev", pod="dev-1", on_event=events.append)
+
+    last = {e.step: e.phase for e in events}
+    assert set(last) == {
+        "connect",
+        "fetch",
+        "dependencies",
+        "sync",
+        "restart",
+        "health",
+    }
+    assert Phase.STARTED not in last.values()
+    assert last["restart"] == last["health"] == Phase.SKIPPED
+
+
 def restore_working_tree(world: DeployWorld) -> None:
     """Undo uncommitted changes and remove untracked files in the repository."""
     git(world.repo, "checkout", "--", ".")

@@ -20,6 +20,7 @@ from podtui.tui.diff_view import DiffView
 from podtui.tui.drift_screen import DriftScreen
 from podtui.tui.editor_screen import EditorScreen, HotfixSaved
 from podtui.tui.file_picker import FilePicker
+from podtui.tui.log_pane import LogPanes
 from podtui.tui.hotfix_dialogs import CopyBackDialog, PodChangedDialog
 from podtui.tui.pod_table import PodTable
 
@@ -192,6 +193,29 @@ async def test_the_dashboard_counts_drift_and_c_lists_the_drifted_files(
         await until(
             pilot, lambda: any(e.relpath == relpath for _, e in screen.rows.values())
         )
+
+
+async def test_the_pod_keys_do_nothing_over_the_drift_list(
+    world: HotfixWorld, fleet: Fleet
+) -> None:
+    app = make_app(world, fleet)
+    async with app.run_test(size=(160, 40)) as pilot:
+        table = app.query_one(PodTable)
+        await until(pilot, lambda: "local:dev-1" in app.pods)
+        table.move_cursor(row=table.get_row_index("local:dev-1"))
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, DriftScreen))
+        drift = app.screen
+
+        await pilot.press("e", "d", "l")
+        await pilot.pause()
+
+        assert app.screen is drift
+        assert not app.check_action("edit", ())
+        assert not app.query_one(LogPanes).panes
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is not drift)
+        assert app.check_action("edit", ())
 
 
 async def test_the_drift_diff_shows_the_release_against_the_pod_and_the_local_file(
