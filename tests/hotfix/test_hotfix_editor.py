@@ -20,8 +20,8 @@ from podtui.tui.diff_view import DiffView
 from podtui.tui.drift_screen import DriftScreen
 from podtui.tui.editor_screen import EditorScreen, HotfixSaved
 from podtui.tui.file_picker import FilePicker
-from podtui.tui.log_pane import LogPanes
 from podtui.tui.hotfix_dialogs import CopyBackDialog, PodChangedDialog
+from podtui.tui.log_pane import LogPanes
 from podtui.tui.pod_table import PodTable
 
 world = hotfix_world.world
