@@ -72,7 +72,7 @@ class PodFile:
     relpath: str
     """Relative to the app directory (and so to the repository)."""
     data: bytes
-    """The content at open time or at the last save: the copy-back base."""
+    """The content at open time or at the last save."""
     sha256: str | None
     """The pod's hash of `data`; None when the file does not exist yet."""
 
@@ -214,13 +214,16 @@ async def save_hotfix(
     restart: bool | None = None,
     overwrite: bool = False,
     confirmed: bool = False,
+    copy_back_base: PodFile | None = None,
     on_event: EventSink = ignore_events,
 ) -> SaveOutcome:
     """Save an edited file to its pod, copy it back, restart if it is code.
 
     Raises PodFileChanged (nothing written) when the pod's file changed since
     `opened` was read, unless `overwrite`. `restart` None follows the
-    environment's `restart_on_save`.
+    environment's `restart_on_save`. `copy_back_base` is the pod's file as
+    the local file last agreed with it, copy-back's common base; by default
+    `opened`. A base that did not exist on the pod means there is none.
     """
     pod = opened.pod
     session = fleet.session(pod)
@@ -232,7 +235,9 @@ async def save_hotfix(
         saved = await write_file(session, opened, data, overwrite=overwrite)
         step.detail = f"{len(data)} bytes, sha256 {saved.sha256 and saved.sha256[:12]}"
     outcome = SaveOutcome(saved, timings=timer.timings)
-    await copy_back_step(fleet.config, timer, outcome, opened.data)
+    agreed = copy_back_base or opened
+    base = agreed.data if agreed.sha256 is not None else None
+    await copy_back_step(fleet.config, timer, outcome, base)
     if restart is None:
         restart = should_restart(session.environment, opened.relpath)
     if restart:
@@ -243,7 +248,7 @@ async def save_hotfix(
 
 
 async def copy_back_step(
-    config: Config, timer: StepTimer, outcome: SaveOutcome, base: bytes
+    config: Config, timer: StepTimer, outcome: SaveOutcome, base: bytes | None
 ) -> None:
     """Copy the saved file back; a failure is reported, the save stands."""
     saved = outcome.file
@@ -255,7 +260,7 @@ async def copy_back_step(
                 saved.pod.name,
                 saved.relpath,
                 saved.data,
-                base=base if saved.sha256 is not None else None,
+                base=base,
             )
             step.detail = outcome.copy_back.status.value
     except PodtuiError as error:

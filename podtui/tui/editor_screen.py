@@ -26,6 +26,7 @@ from textual.widgets.text_area import Selection
 from podtui.errors import PodtuiError
 from podtui.ops.copyback import (
     CopyBack,
+    CopyBackStatus,
     commit_hotfix,
     resolve_conflict,
     unified_diff,
@@ -53,6 +54,18 @@ LANGUAGES = {
     ".bash": "bash",
 }
 """Syntax highlighting by file suffix; other files are plain text."""
+
+
+AGREED = frozenset(
+    {
+        CopyBackStatus.CREATED,
+        CopyBackStatus.REPLACED,
+        CopyBackStatus.UNCHANGED,
+        CopyBackStatus.MERGED,
+        CopyBackStatus.MERGED_WITH_CONFLICTS,
+    }
+)
+"""Copy-backs after which the local file holds the pod's edits."""
 
 
 def language_of(relpath: str) -> str | None:
@@ -104,7 +117,12 @@ class EditorScreen(Screen[None]):
         super().__init__()
         self.fleet = fleet
         self.opened = opened
-        """The file as last read from or written to the pod: the copy-back base."""
+        """The file as last read from or written to the pod."""
+        self.agreed = opened
+        """The pod's file as the local file last agreed with it: copy-back's
+        base. It moves on only when a copy-back settles, so an edit left on
+        the pod (a conflict put off, both versions kept) is never dropped
+        from a later three-way merge."""
         self.confirmed = confirmed
         """The user confirmed editing a protected environment."""
         self.copies: list[CopyBack] = []
@@ -167,6 +185,7 @@ class EditorScreen(Screen[None]):
                 data,
                 overwrite=overwrite,
                 confirmed=self.confirmed,
+                copy_back_base=self.agreed,
                 on_event=self.show_step,
             )
         except PodFileChanged:
@@ -193,6 +212,8 @@ class EditorScreen(Screen[None]):
             copy = await self.ask_copy_back(copy)
         if copy is not None:
             self.copies.append(copy)
+            if copy.status in AGREED:
+                self.agreed = outcome.file
         if outcome.error:
             tail = "\n".join(outcome.log_tail[-8:])
             self.notify(

@@ -155,6 +155,41 @@ async def test_a_local_change_too_asks_and_keep_both_puts_the_pod_version_beside
         assert kept.read_text().startswith("# pod fix\n")
 
 
+async def test_a_conflict_put_off_keeps_its_edit_in_the_next_saves_merge(
+    world: HotfixWorld, fleet: Fleet
+) -> None:
+    saves = Saves()
+    app = make_app(world, fleet)
+    relpath = "voice_pipeline/logs.py"
+    local = world.repo / relpath
+    original = local.read_text()
+    async with app.run_test(size=(140, 40), message_hook=saves) as pilot:
+        await open_editor(app, pilot, "dev-1", "logs.py")
+        editor = app.screen
+        assert isinstance(editor, EditorScreen)
+        local.write_text(original + "# local work\n")
+        editor.editor.move_cursor((0, 0))
+        editor.editor.insert("# first pod fix\n")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, CopyBackDialog))
+        await pilot.press("escape")
+        await saves.wait()
+        saves.event.clear()
+
+        editor.editor.move_cursor((0, 0))
+        editor.editor.insert("# second pod fix\n")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, CopyBackDialog))
+        await pilot.press("m")
+        await saves.wait()
+
+    merged = local.read_text()
+    local.write_text(original)
+    assert merged.startswith("# second pod fix\n# first pod fix\n")
+    assert merged.endswith("# local work\n")
+    assert "<<<<<<<" not in merged
+
+
 async def test_editing_a_protected_pod_asks_first_and_no_leaves_it_alone(
     world: HotfixWorld, fleet: Fleet
 ) -> None:
