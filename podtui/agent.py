@@ -900,7 +900,7 @@ def guard_removal(plan: Request, share: Any) -> None:
         raise AgentFailure(
             f"this would delete {len(plan['deletes'])} of the {count} files in "
             f"{plan['root']}, more than the {share:.0%} allowed: check the deploy "
-            "paths, or raise the limit for this deploy",
+            "paths, or raise the environment's max_removal in the config",
             removal_refused=True,
         )
 
