@@ -22,6 +22,7 @@ from textual.message import Message
 from podtui.errors import PodtuiError
 from podtui.model import LocalHead
 from podtui.ops.events import Phase, StepEvent, event_line
+from podtui.tui.confirm_screen import ConfirmScreen
 from podtui.tui.deploy_dialog import DeployConfirmDialog
 from podtui.tui.deploy_progress import DeployProgressScreen, steps_of
 from podtui.tui.pod_table import ENVIRONMENT_PREFIX, PodTable
@@ -125,12 +126,22 @@ class DeployActions:
         )
 
     async def _operation(
-        self: Any, kind: str, environment: str, pod: str | None
+        self: Any,
+        kind: str,
+        environment: str,
+        pod: str | None,
+        override_image: bool = False,
     ) -> None:
+        """Plan, confirm, run with a progress view, then announce the outcome.
+
+        `override_image`: the user chose to deploy although the pods' image was
+        built with other requirements (which is itself their confirmation).
+        """
         fleet = await self._get_fleet()
         try:
             plan, options = await self._plan(fleet, kind, environment, pod)
-            if plan.protected:
+            options = replace(options, allow_requirements_change=override_image)
+            if plan.protected and not override_image:
                 verb = kind.capitalize()
                 dialog = DeployConfirmDialog(plan, verb=verb)
                 if not await self.push_screen_wait(dialog):
@@ -152,6 +163,30 @@ class DeployActions:
             )
             return
         self._announce(kind, result, progress)
+        if kind != "restart" and not override_image and stopped_for_image(result):
+            await self._offer_image_override(kind, environment, pod, plan, progress)
+
+    async def _offer_image_override(
+        self: Any,
+        kind: str,
+        environment: str,
+        pod: str | None,
+        plan: DeployPlan,
+        progress: DeployProgressScreen,
+    ) -> None:
+        """A deploy stopped for an image rebuild: deploy anyway, if asked to."""
+        dialog = ConfirmScreen(
+            f"{kind.capitalize()} {plan.release} to {plan.environment} anyway?",
+            "The requirements changed since the pods' image was built: the new "
+            "dependencies stay missing until the image is rebuilt (podtui image "
+            "build), and the service may fail its health check and roll back.",
+            confirm_label=f"{kind.capitalize()} anyway",
+        )
+        if not await self.push_screen_wait(dialog):
+            return
+        if self.screen is progress:
+            await progress.dismiss(None)
+        await self._operation(kind, environment, pod, override_image=True)
 
     async def _plan(
         self: Any, fleet: Any, kind: str, environment: str, pod: str | None
@@ -212,6 +247,11 @@ class DeployActions:
             timeout=20,
         )
         self.action_refresh_pods()
+
+
+def stopped_for_image(result: DeployResult) -> bool:
+    """Whether a pod refused the deploy because its image needs a rebuild."""
+    return any(o.needs_image and not o.ok for o in result.outcomes)
 
 
 def progress_title(kind: str, plan: DeployPlan) -> str:

@@ -13,9 +13,17 @@ from textual.widgets import Static
 from podtui.ops.deploy import DeployPlan
 from podtui.ops.fleet import Fleet
 from podtui.tui.app import PodtuiApp
+from podtui.tui.confirm_screen import ConfirmScreen
 from podtui.tui.deploy_dialog import DeployConfirmDialog
+from podtui.tui.deploy_progress import DeployProgressScreen
 from podtui.tui.pod_table import PodTable
-from tests.deploy.conftest import DeployWorld, git, tree_hashes
+from tests.deploy.conftest import (
+    DeployWorld,
+    commit_file,
+    git,
+    tree_hashes,
+    version_of,
+)
 
 PLAN = DeployPlan("production", True, ("prod-1", "prod-2"), "push", "1a2b3c4d")
 
@@ -88,3 +96,46 @@ async def test_d_on_production_asks_naming_its_pods_and_no_deploys_nothing(
     assert "PRODUCTION" in text and "prod-1" in text
     assert git(world.repo, "rev-parse", "HEAD")[:8] in text
     assert tree_hashes(world.app_dir("prod-1")) == before
+
+
+async def test_a_deploy_stopped_for_an_image_rebuild_can_go_ahead_when_asked(
+    world: DeployWorld,
+) -> None:
+    requirements = "voice_pipeline/requirements.txt"
+    text = (world.repo / requirements).read_text()
+    head = commit_file(world.repo, requirements, text + "torch==2.5.0\n", "Torch")
+    fleet = Fleet(world.config, local_pods=world.pods)
+    app = PodtuiApp(world.config, fleet=fleet, start_local_pods=False)
+    try:
+        async with app.run_test(size=(120, 30)) as pilot:
+            await until(pilot, lambda: "local:dev-2" in app.pods, "the pods")
+            table = app.query_one(PodTable)
+            table.move_cursor(row=table.get_row_index("local:dev-2"))
+            await pilot.press("d")
+            await until(
+                pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question"
+            )
+            question = app.screen
+            assert isinstance(question, ConfirmScreen)
+            stopped_on = (await version_of(fleet, "dev-2"))["commit"]
+
+            await pilot.press("y")
+            await until(
+                pilot,
+                lambda: (
+                    isinstance(app.screen, DeployProgressScreen)
+                    and app.screen.ended is not None
+                ),
+                "the second deploy's end",
+            )
+            progress = app.screen
+            assert isinstance(progress, DeployProgressScreen)
+            await app.workers.wait_for_complete()
+    finally:
+        commit_file(world.repo, requirements, text, "No torch")
+
+    assert "anyway" in question.question and "image" in question.warning
+    assert stopped_on != head
+    assert progress.ended is not None and progress.ended.ok
+    assert (await version_of(fleet, "dev-2"))["commit"] == head
+    await fleet.close()
