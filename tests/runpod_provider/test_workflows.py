@@ -1,4 +1,4 @@
-"""Deploy and logs on a RunPod pod, through exactly the code used for any pod.
+"""Deploy, logs and a hot fix on a RunPod pod, through exactly the code used for any pod.
 
 The pod's public SSH port is a local pod of this module's own (deploys change
 pods), listed by the fake RunPod API and reached through the real SDK.
@@ -14,7 +14,9 @@ import pytest
 
 from podtui.config import Config, load_config
 from podtui.ops.deploy import deploy
+from podtui.ops.copyback import CopyBackStatus
 from podtui.ops.fleet import Fleet
+from podtui.ops.hotfix import open_file, save_hotfix
 from podtui.ops.logs import pod_tail
 from podtui.providers.local import LocalPods
 from podtui.providers.runpod import RunPodProvider
@@ -88,3 +90,23 @@ async def test_the_log_of_a_runpod_pod_can_be_read(fleet: Fleet) -> None:
 
     assert lines, "the service logs at least its start"
     assert all(line[:4].isdigit() for line in lines)
+
+
+async def test_a_hot_fix_on_a_runpod_pod_is_saved_restarted_and_copied_back(
+    fleet: Fleet, backing: Backing
+) -> None:
+    relpath = "voice_pipeline/responder.py"
+    await deploy(fleet, "cloud")
+    (pod,) = await fleet.pods()
+    opened = await open_file(fleet.session(pod), relpath)
+    fixed = opened.data + b"\nRUNPOD_HOT_FIX = 1\n"
+
+    outcome = await save_hotfix(fleet, opened, fixed, confirmed=True)
+
+    app_dir = backing.pods.pod_dir("dev-1") / "app" / "src"
+    assert outcome.ok, outcome.error
+    assert (app_dir / relpath).read_bytes() == fixed
+    assert (backing.repo / relpath).read_bytes() == fixed
+    assert outcome.copy_back is not None
+    assert outcome.copy_back.status == CopyBackStatus.REPLACED
+    assert outcome.restarted and outcome.healthy
