@@ -17,7 +17,7 @@ from podtui.model import Release
 from podtui.ops.deploy import DeployOptions, deploy
 from podtui.ops.fleet import Fleet
 from tests.conftest import SSHD, ssh_config_text
-from tests.deploy.conftest import commit_file, make_repo, version_of
+from tests.deploy.conftest import commit_file, make_repo, tree_hashes, version_of
 
 pytestmark = pytest.mark.sshd
 
@@ -76,3 +76,39 @@ async def test_an_unpushed_commit_and_awkward_names_reach_the_sshd_pod_with_push
     assert (app_dir / name).read_text() == "intact\n"
     assert (await version_of(fleet, "lab-1"))["commit"] == head
     assert not list(app_dir.parent.parent.rglob("pwned*"))
+
+
+async def test_a_no_op_deploy_to_the_sshd_pod_writes_nothing_and_keeps_the_app(
+    lab: tuple[Fleet, Path, Path],
+) -> None:
+    fleet, _repo, app_dir = lab
+    await deploy(fleet, "lab")
+    before = tree_hashes(app_dir)
+    running = await version_of(fleet, "lab-1")
+
+    result = await deploy(fleet, "lab")
+
+    (outcome,) = result.outcomes
+    assert outcome.ok and not outcome.changed and not outcome.restarted
+    assert tree_hashes(app_dir) == before
+    assert (await version_of(fleet, "lab-1"))["started_at"] == running["started_at"]
+
+
+async def test_a_failing_release_on_the_sshd_pod_is_rolled_back(
+    lab: tuple[Fleet, Path, Path],
+) -> None:
+    fleet, repo, app_dir = lab
+    await deploy(fleet, "lab")
+    before = tree_hashes(app_dir)
+    old = await version_of(fleet, "lab-1")
+    broken = "import sys\nprint('broken release', flush=True)\nsys.exit(3)\n"
+    commit_file(repo, "voice_pipeline/__main__.py", broken, "Break the service")
+
+    result = await deploy(fleet, "lab", options=DeployOptions(mode="push"))
+
+    (outcome,) = result.outcomes
+    assert not outcome.ok and outcome.rolled_back, outcome.error
+    assert any("broken release" in line for line in outcome.log_tail)
+    assert tree_hashes(app_dir) == before
+    now = await version_of(fleet, "lab-1")
+    assert now["commit"] == old["commit"] and now["started_at"] != old["started_at"]
