@@ -333,11 +333,11 @@ class PodtuiApp(HotfixActions, DeployActions, App[None]):
             return  # the app is closing: a late report has no table to go to
         self.reports[report.pod.id] = report
         self.drift_after_report(report)
-        self.query_one(PodTable).show_report(
-            report, local_pods_starting=self.local_pods_starting
-        )
+        table = self.query_one(PodTable)
+        table.show_report(report, local_pods_starting=self.local_pods_starting)
+        table.show_idle(report.pod.id, self._idle_seconds(report) is not None)
         self.show_summary()
-        if self.query_one(PodTable).highlighted_key() == report.pod.id:
+        if table.highlighted_key() == report.pod.id:
             self.show_detail()
         self._after_first_round()
         if self.ready_file is not None and self._all_healthy():

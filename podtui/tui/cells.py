@@ -161,11 +161,15 @@ def gpu_cell(pod: Pod) -> Text:
     return Text(pod.gpu or "-", style="" if pod.gpu else "dim")
 
 
-def cost_cell(pod: Pod) -> Text:
-    """Dollars per hour, or `-` when the provider does not say."""
+def cost_cell(pod: Pod, *, idle: bool = False) -> Text:
+    """Dollars per hour, or `-` when the provider does not say; marked when the
+    pod sits idle, since that is money spent for nothing."""
     if pod.cost_per_hour is None:
         return Text("-", style="dim")
-    return Text(f"{pod.cost_per_hour:.2f}")
+    cost = Text(f"{pod.cost_per_hour:.2f}")
+    if idle:
+        cost.append(" idle", style="bold yellow")
+    return cost
 
 
 def report_detail(report: PodReport) -> str:

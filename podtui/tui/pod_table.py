@@ -53,6 +53,8 @@ class PodTable(DataTable[Text]):
         self._reports: dict[str, PodReport] = {}
         self._local_pods_starting = False
         self._drift: dict[str, int | None] = {}
+        self._idle: set[str] = set()
+        """Ids of the pods marked idle (running, unused past their limit)."""
         self._local: LocalHead | None = None
         self.reason_width = cells.REASON_WIDTH
         """How many characters of a failure reason fit in the health column."""
@@ -110,6 +112,18 @@ class PodTable(DataTable[Text]):
         self._drift[pod_id] = count
         if pod_id in self._row_keys:
             self._update(pod_id, "drift", cells.drift_cell(count))
+
+    def show_idle(self, pod_id: str, idle: bool) -> None:
+        """Mark a pod's cost as idle (stopping it is suggested), or unmark it."""
+        if idle == (pod_id in self._idle):
+            return
+        if idle:
+            self._idle.add(pod_id)
+        else:
+            self._idle.discard(pod_id)
+        pod = self._pods.get(pod_id)
+        if pod is not None and pod_id in self._row_keys:
+            self._update(pod_id, "cost", cells.cost_cell(pod, idle=idle))
 
     def show_local_head(self, local: LocalHead) -> None:
         """Mark each release against the local HEAD (and the image's needs)."""
@@ -174,7 +188,7 @@ class PodTable(DataTable[Text]):
             cells.drift_cell(self._drift.get(pod.id)),
             cells.uptime_cell(report),
             cells.gpu_cell(pod),
-            cells.cost_cell(pod),
+            cells.cost_cell(pod, idle=pod.id in self._idle),
         ]
         for (column, _), value in zip(COLUMNS, values, strict=True):
             self._update(pod.id, column, value)

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from podtui.config import Config, load_config
-from podtui.ops.deploy import deploy
 from podtui.ops.copyback import CopyBackStatus
+from podtui.ops.deploy import deploy
 from podtui.ops.fleet import Fleet
 from podtui.ops.hotfix import open_file, save_hotfix
 from podtui.ops.logs import pod_tail
