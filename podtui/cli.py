@@ -101,7 +101,9 @@ def load(args: argparse.Namespace) -> Config:
 def open_app(args: argparse.Namespace) -> int:
     config = load(args)
     from podtui.tui.app import PodtuiApp
+    from podtui.tui.hangup import exit_on_hangup
 
+    exit_on_hangup(sys.__stdin__.fileno() if sys.__stdin__ else 0)
     ready_file = os.environ.get("PODTUI_READY_FILE")
     PodtuiApp(config, ready_file=Path(ready_file) if ready_file else None).run()
     return 0
