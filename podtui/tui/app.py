@@ -25,6 +25,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
+from textual.widgets.data_table import RowDoesNotExist
 from textual.worker import Worker, WorkerState
 
 from podtui.config import Config
@@ -482,6 +483,17 @@ class PodtuiApp(HotfixActions, DeployActions, App[None]):
         self._listing = self.run_worker(
             self._list_pods(), name="list pods", group="list", exit_on_error=False
         )
+
+    def act_on(self, key: str, action: str) -> None:
+        """Highlight a row (a pod id or an environment key), then run a pod key's
+        action on it, as the command palette's commands do."""
+        table = self.query_one(PodTable)
+        try:
+            table.move_cursor(row=table.get_row_index(key))
+        except RowDoesNotExist:
+            self.notify("That pod is no longer listed.", severity="warning")
+            return
+        self.call_later(self.run_action, action)
 
     def action_help(self) -> None:
         """Show the keys of the dashboard, as currently bound."""

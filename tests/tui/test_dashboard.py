@@ -25,6 +25,7 @@ from podtui.providers.local import LocalPods
 from podtui.tui.app import PodtuiApp
 from podtui.tui.confirm_screen import ConfirmScreen
 from podtui.tui.help_screen import HelpScreen
+from podtui.tui.log_pane import LogPanes
 from podtui.tui.messages import PodInspected
 from podtui.tui.pod_table import PodTable, environment_key
 
@@ -320,3 +321,26 @@ def test_the_dashboard_lays_out_environments_pods_and_details(
     assert snap_compare(
         app, terminal_size=(100, 20), run_before=until_every_report_shows
     )
+
+
+async def test_the_command_palette_opens_a_pods_log_by_name(
+    local_pods: LocalPods, local_config: Config
+) -> None:
+    watcher = ReportWatcher(all_healthy)
+    app = PodtuiApp(local_config, fleet=Fleet(local_config))
+    async with app.run_test(size=(140, 30), message_hook=watcher) as pilot:
+        await watcher.wait()
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Logs of staging-1")
+        await pilot.press("enter")
+        panes = app.query_one(LogPanes)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + REPORT_TIMEOUT
+        while not panes.panes:
+            assert loop.time() < deadline, "no log pane opened"
+            await pilot.pause(0.02)
+        opened = [pane.pod for pane in panes.panes]
+        highlighted = app.query_one(PodTable).highlighted_key()
+
+    assert opened == ["staging-1"]
+    assert highlighted == "local:staging-1"
