@@ -2,8 +2,9 @@
 # Start command of the pod image.
 #
 # 1. Authorize $PUBLIC_KEY for root's SSH (RunPod's convention).
-# 2. Refresh the app directory from the workspace checkout, when there is one,
-#    so a pod restarted after `git pull` runs what was pulled.
+# 2. On a new volume, clone $REPO_URL (when set) into the workspace checkout.
+#    Refresh the app directory from the checkout, when there is one, so a pod
+#    restarted after `git pull` runs what was pulled.
 # 3. Start the service under the podtui pod agent, which records its pid and
 #    start time so podtui can stop and restart it later.
 # 4. Keep the container alive: sshd in the foreground (or wait forever).
@@ -40,6 +41,19 @@ authorize_key() {
     if ! grep -qxF "$PUBLIC_KEY" "$SSH_DIR/authorized_keys"; then
         printf '%s\n' "$PUBLIC_KEY" >>"$SSH_DIR/authorized_keys"
         say "authorized the key from PUBLIC_KEY"
+    fi
+}
+
+# A new volume has no checkout yet: clone one when the pod says from where.
+# A failed clone is reported and the pod goes on with the image's app.
+clone_checkout() {
+    [ -n "${REPO_URL:-}" ] && [ ! -e "$CHECKOUT" ] || return 0
+    mkdir -p "$(dirname "$CHECKOUT")"
+    if git clone --quiet -- "$REPO_URL" "$CHECKOUT"; then
+        say "cloned the project into $CHECKOUT"
+    else
+        say "could not clone the project into $CHECKOUT; the image's app runs"
+        rm -rf "$CHECKOUT"
     fi
 }
 
@@ -97,6 +111,7 @@ keep_alive() {
 }
 
 authorize_key
+clone_checkout
 refresh_app
 # A service that fails to start must not take the container down with it:
 # SSH stays up so the pod can be inspected and fixed.

@@ -209,6 +209,39 @@ def test_start_without_a_checkout_leaves_the_app_dir_untouched(
     assert files_of(Path(pod["APP_DIR"])) == before
 
 
+def test_start_clones_the_project_into_a_new_volume_from_repo_url(
+    pod: dict[str, str], tmp_path: Path
+) -> None:
+    origin = tmp_path / "origin"
+    shutil.copytree(Path(pod["APP_DIR"]) / "voice_pipeline", origin / "voice_pipeline")
+    marker = origin / "voice_pipeline" / "cloned_marker.py"
+    marker.write_text("CLONED = True\n")
+    git = ["git", "-C", str(origin), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "init", "-q", str(origin)], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "Project"], check=True)
+
+    output = run_start(pod, REPO_URL=str(origin))
+
+    checkout = Path(pod["WORKSPACE"]) / "voice-pipeline"
+    assert "cloned" in output
+    assert (checkout / ".git").is_dir()
+    app = Path(pod["APP_DIR"]) / "voice_pipeline"
+    assert (app / "cloned_marker.py").read_text() == "CLONED = True\n"
+
+
+def test_start_goes_on_with_the_images_app_when_the_clone_fails(
+    pod: dict[str, str], tmp_path: Path
+) -> None:
+    before = files_of(Path(pod["APP_DIR"]))
+
+    output = run_start(pod, REPO_URL=str(tmp_path / "no-such-repository"))
+
+    assert "could not clone" in output
+    assert not (Path(pod["WORKSPACE"]) / "voice-pipeline").exists()
+    assert files_of(Path(pod["APP_DIR"])) == before
+
+
 def test_start_authorizes_the_public_key_once(pod: dict[str, str]) -> None:
     key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample pod@test"
 
