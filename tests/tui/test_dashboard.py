@@ -344,3 +344,32 @@ async def test_the_command_palette_opens_a_pods_log_by_name(
 
     assert opened == ["staging-1"]
     assert highlighted == "local:staging-1"
+
+
+async def test_a_pod_that_hangs_holds_up_neither_the_other_pods_nor_the_keys(
+    local_pods: LocalPods, config_path: Path, tmp_path: Path
+) -> None:
+    with socket.socket() as hung:
+        # It accepts connections (the kernel does) and never says a word.
+        hung.bind(("127.0.0.1", 0))
+        hung.listen()
+        text = config_path.read_text() + (
+            '\n[environments.lab]\nprovider = "ssh"\nprotected = false\n\n'
+            "[environments.lab.timeouts]\nconnect = 120.0\n\n"
+            '[[environments.lab.pods]]\nname = "lab-1"\n'
+            f'host = "127.0.0.1"\nport = {hung.getsockname()[1]}\n'
+        )
+        path = tmp_path / "config.toml"
+        path.write_text(text)
+        watcher = ReportWatcher(all_healthy)
+        app = PodtuiApp(load_config(path))
+        async with app.run_test(size=(160, 30), message_hook=watcher) as pilot:
+            await watcher.wait()
+            table = app.query_one(PodTable)
+            hung_status = cell(table, "ssh:lab-1", "status")
+            await pilot.press("question_mark")
+            help_opened = isinstance(app.screen, HelpScreen)
+
+    assert "lab-1" not in watcher.reports
+    assert hung_status != "running"
+    assert help_opened
