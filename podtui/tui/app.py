@@ -228,6 +228,12 @@ class PodtuiApp(HotfixActions, DeployActions, App[None]):
         if self.fleet is not None:
             await self.fleet.close()
 
+    @property
+    def closing_dashboard(self) -> bool:
+        """Whether the dashboard's widgets are gone: the app is closing, and
+        what a worker reports late has nowhere to go."""
+        return not self.query(PodTable)
+
     # -- workers -------------------------------------------------------------
 
     async def _get_fleet(self) -> Fleet:
@@ -300,6 +306,8 @@ class PodtuiApp(HotfixActions, DeployActions, App[None]):
 
     @on(PodsListed)
     def _pods_listed(self, message: PodsListed) -> None:
+        if self.closing_dashboard:
+            return
         self.pods = {pod.id: pod for pod in message.pods}
         self._announce_provider_errors(message.provider_errors)
         table = self.query_one(PodTable)
@@ -330,8 +338,8 @@ class PodtuiApp(HotfixActions, DeployActions, App[None]):
     @on(PodInspected)
     def _pod_inspected(self, message: PodInspected) -> None:
         report = message.report
-        if not self.query(PodTable):
-            return  # the app is closing: a late report has no table to go to
+        if self.closing_dashboard:
+            return
         self.reports[report.pod.id] = report
         self.drift_after_report(report)
         table = self.query_one(PodTable)

@@ -85,6 +85,8 @@ class DeployActions:
         self.post_message(LocalHeadRead(local))
 
     def on_local_head_read(self: Any, message: LocalHeadRead) -> None:
+        if self.closing_dashboard:
+            return
         self.local_head = message.local
         self.query_one(PodTable).show_local_head(message.local)
         self.show_detail()

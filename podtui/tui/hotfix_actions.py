@@ -159,6 +159,8 @@ class HotfixActions:
         self.post_message(DriftMeasured(await pod_drift(fleet, pod)))
 
     def on_drift_measured(self: Any, message: DriftMeasured) -> None:
+        if self.closing_dashboard:
+            return
         drift = message.drift
         _, releases = self._drift_books()
         releases[drift.pod.id] = drift.release

@@ -15,7 +15,7 @@ import pytest
 from podtui.config import Config, parse_config
 from podtui.model import Release
 from podtui.ops.deploy import DeployOptions, deploy
-from podtui.ops.fleet import Fleet
+from podtui.ops.fleet import Fleet, wait_healthy
 from tests.conftest import SSHD, ssh_config_text
 from tests.deploy.conftest import commit_file, make_repo, tree_hashes, version_of
 
@@ -44,6 +44,8 @@ async def lab(sshd: SSHD, tmp_path: Path) -> AsyncIterator[tuple[Fleet, Path, Pa
     session = fleet.session(pod)
     await session.set_release(Release(commit="0" * 40))
     await session.restart_app()
+    health = await wait_healthy(fleet, pod, timeout=60)
+    assert health.healthy, health.detail
     yield fleet, repo, pod_root / "app" / "src"
     await session.stop_app()
     await fleet.close()
