@@ -10,7 +10,10 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+import pytest
 from textual.app import App, ComposeResult
+from textual.message import Message
+from textual.notifications import Notify
 from textual.pilot import Pilot
 
 from podtui.config import Config
@@ -213,3 +216,82 @@ async def test_toggling_timestamps_redraws_the_lines_already_shown() -> None:
 
         assert before.startswith("2026-01-02T03:04:00.000Z INFO dev-1")
         assert after.startswith("INFO dev-1 handled request 0")
+
+
+class ScriptedTail:
+    """A stream that goes through the states it is given, then waits."""
+
+    def __init__(self, statuses: list[TailStatus]) -> None:
+        self.statuses = statuses
+
+    async def events(self) -> AsyncIterator[TailEvent]:
+        yield TailStatus(TailState.LIVE)
+        yield LogBatch(["2026-01-02T03:04:00.000Z INFO one line"], 0.0)
+        for status in self.statuses:
+            yield status
+        await asyncio.Event().wait()
+
+
+def title_of(pane: LogPane) -> str:
+    return str(pane.query_one(".log-title").render())
+
+
+async def test_a_pane_says_when_its_stream_reconnects_and_when_it_ended() -> None:
+    app = PanesApp()
+    async with app.run_test(size=(160, 12)) as pilot:
+        panes = app.query_one(LogPanes)
+        retrying = await panes.open_pane(
+            "dev-1", ScriptedTail([TailStatus(TailState.RECONNECTING, attempt=3)])
+        )
+        ended = await panes.open_pane(
+            "dev-2",
+            ScriptedTail([TailStatus(TailState.ENDED, detail="the pod was stopped")]),
+        )
+        await until(pilot, lambda: "reconnecting" in title_of(retrying))
+        await until(pilot, lambda: "ended" in title_of(ended))
+
+        assert "attempt 3" in title_of(retrying)
+        assert "the pod was stopped" in title_of(ended)
+
+
+async def test_four_panes_fit_side_by_side_on_160_columns() -> None:
+    app = PanesApp()
+    async with app.run_test(size=(160, 20)) as pilot:
+        panes = app.query_one(LogPanes)
+        opened = [
+            await panes.open_pane(pod, FixedTail(service_lines(pod, 5)))
+            for pod in ("dev-1", "dev-2", "staging-1", "prod-1")
+        ]
+        await until(pilot, lambda: all(p.view.visible_count == 5 for p in opened))
+        await pilot.pause()
+
+        lefts = [pane.region.x for pane in opened]
+        assert lefts == sorted(set(lefts))
+        assert all(pane.region.width >= 38 for pane in opened)
+        assert all(pane.region.y == opened[0].region.y for pane in opened)
+
+
+async def test_ctrl_s_saves_the_lines_the_pane_shows_to_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    lines = service_lines("dev-1", 4)
+    said: list[str] = []
+
+    def hook(message: Message) -> None:
+        if isinstance(message, Notify):
+            said.append(str(message.notification.message))
+
+    app = PanesApp()
+    async with app.run_test(size=(120, 12), message_hook=hook) as pilot:
+        panes = app.query_one(LogPanes)
+        pane = await panes.open_pane("dev-1", FixedTail(lines))
+        pane.view.focus()
+        await until(pilot, lambda: pane.view.visible_count == 4)
+
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: any("saved to" in text for text in said))
+
+    (saved,) = tmp_path.glob("dev-1-*.log")
+    assert saved.read_text().splitlines() == lines
+    assert any(text.startswith("4 lines saved") for text in said)
