@@ -111,6 +111,29 @@ async def test_e_opens_a_pod_file_and_ctrl_s_saves_it_to_the_pod_and_the_repo(
         assert "copy-back ✓ replaced" in status and "health ✓ healthy" in status
 
 
+async def test_ctrl_f_finds_the_next_match_and_ctrl_g_goes_to_a_line(
+    world: HotfixWorld, fleet: Fleet
+) -> None:
+    app = make_app(world, fleet)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await open_editor(app, pilot, "dev-1", "responder")
+        editor = app.screen
+        assert isinstance(editor, EditorScreen)
+        text = editor.editor.text
+        first = text.index("JOKES")
+
+        await pilot.press("ctrl+f", *"JOKES", "enter")
+        found_first = editor.editor.selected_text, editor.editor.selection.start
+        await pilot.press("enter")
+        found_next = editor.editor.selection.start
+        await pilot.press("escape", "ctrl+g", *"12", "enter")
+        line = editor.editor.cursor_location
+
+    assert found_first == ("JOKES", (text.count("\n", 0, first), 0))
+    assert found_next > found_first[1]
+    assert line == (11, 0)
+
+
 async def test_a_file_changed_on_the_pod_asks_and_overwrite_saves_anyway(
     world: HotfixWorld, fleet: Fleet
 ) -> None:
