@@ -74,6 +74,18 @@ async def open_editor(app: PodtuiApp, pilot: Pilot[None], pod: str, query: str) 
     await until(pilot, lambda: isinstance(app.screen, EditorScreen))
 
 
+async def open_drift(app: PodtuiApp, pilot: Pilot[None], pod: str) -> DriftScreen:
+    """Highlight `pod`, press c, and return the drift list once it shows."""
+    table = app.query_one(PodTable)
+    await until(pilot, lambda: f"local:{pod}" in app.pods)
+    table.move_cursor(row=table.get_row_index(f"local:{pod}"))
+    await pilot.press("c")
+    await until(pilot, lambda: isinstance(app.screen, DriftScreen))
+    screen = app.screen
+    assert isinstance(screen, DriftScreen)
+    return screen
+
+
 def drift_cell(table: PodTable, pod: str) -> str:
     """The drift cell of a pod's row, or empty before the row exists."""
     try:
@@ -243,11 +255,7 @@ async def test_the_dashboard_counts_drift_and_c_lists_the_drifted_files(
         await until(pilot, lambda: "file" in drift_cell(table, "dev-1"))
         await until(pilot, lambda: drift_cell(table, "prod-1") == "none")
 
-        table.move_cursor(row=table.get_row_index("local:dev-1"))
-        await pilot.press("c")
-        await until(pilot, lambda: isinstance(app.screen, DriftScreen))
-        screen = app.screen
-        assert isinstance(screen, DriftScreen)
+        screen = await open_drift(app, pilot, "dev-1")
         await until(
             pilot, lambda: any(e.relpath == relpath for _, e in screen.rows.values())
         )
@@ -258,12 +266,7 @@ async def test_the_pod_keys_do_nothing_over_the_drift_list(
 ) -> None:
     app = make_app(world, fleet)
     async with app.run_test(size=(160, 40)) as pilot:
-        table = app.query_one(PodTable)
-        await until(pilot, lambda: "local:dev-1" in app.pods)
-        table.move_cursor(row=table.get_row_index("local:dev-1"))
-        await pilot.press("c")
-        await until(pilot, lambda: isinstance(app.screen, DriftScreen))
-        drift = app.screen
+        drift = await open_drift(app, pilot, "dev-1")
 
         await pilot.press("e", "d", "l")
         await pilot.pause()
@@ -284,13 +287,7 @@ async def test_the_drift_diff_shows_the_release_against_the_pod_and_the_local_fi
     on_pod.write_bytes(on_pod.read_bytes() + b"# hot fixed on the pod\n")
     app = make_app(world, fleet)
     async with app.run_test(size=(160, 40)) as pilot:
-        table = app.query_one(PodTable)
-        await until(pilot, lambda: "local:dev-1" in app.pods)
-        table.move_cursor(row=table.get_row_index("local:dev-1"))
-        await pilot.press("c")
-        await until(pilot, lambda: isinstance(app.screen, DriftScreen))
-        screen = app.screen
-        assert isinstance(screen, DriftScreen)
+        screen = await open_drift(app, pilot, "dev-1")
         key = f"local:dev-1\x00{relpath}"
         await until(pilot, lambda: key in screen.rows)
         drifted = screen.query_one(DataTable)
